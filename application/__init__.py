@@ -1,0 +1,1 @@
+"""Use cases over the domain: the ``CaseLedger`` application and its read helpers."""

@@ -1,0 +1,1 @@
+"""The dispute-resolution domain: aggregates, value objects and pure rules (no I/O)."""

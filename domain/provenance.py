@@ -1,0 +1,32 @@
+"""Who did a step, when, from which request: carried by every event (SPEC §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.values import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The facts every event records besides its own data.
+
+    ``occurred_at`` is when it happened in the world; the event's own ``timestamp`` is
+    when the server recorded it. ``imported`` marks historical paper records brought in
+    by the importer role, whose ``occurred_at`` may be long past.
+    """
+
+    actor: Actor
+    occurred_at: datetime
+    request_id: str = ""
+    imported: bool = False
+
+    def event_fields(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "occurred_at": self.occurred_at,
+            "request_id": self.request_id,
+            "imported": self.imported,
+        }

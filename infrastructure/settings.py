@@ -1,0 +1,81 @@
+"""All configuration in one object, read from ``CASELEDGER_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of the service and its command line (see the README's table)."""
+
+    model_config = SettingsConfigDict(env_prefix="CASELEDGER_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file and the signing key live")
+    backend: Literal["sqlite", "postgres", "memory"] = Field(
+        "sqlite", description="Event store: sqlite (embedded default), postgres, or memory (tests)"
+    )
+    database_url: str = Field(
+        "", description="postgresql://user:password@host:port/dbname; if empty, PG* variables are used"
+    )
+    create_tables: bool = Field(True, description="Create the event tables on start-up")
+    jwt_secret: str = Field("", description="HS256 signing key; empty: generated once into data_dir")
+    jwt_issuer: str = "caseledger"
+    jwt_audience: str = "caseledger-api"
+    token_hours: int = 12
+    org_file: Path | None = Field(None, description="Organisation JSON; the demo county when unset")
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def postgres_params(self) -> dict[str, str]:
+        """Connection parameters: ``CASELEDGER_DATABASE_URL`` first, else libpq's ``PG*`` variables."""
+        if self.database_url:
+            url = urlparse(self.database_url)
+            return {
+                "host": url.hostname or "127.0.0.1",
+                "port": str(url.port or 5432),
+                "user": unquote(url.username or "postgres"),
+                "password": unquote(url.password or ""),
+                "dbname": (url.path or "/caseledger").lstrip("/") or "caseledger",
+            }
+        return {
+            "host": os.environ.get("PGHOST", "127.0.0.1"),
+            "port": os.environ.get("PGPORT", "5432"),
+            "user": os.environ.get("PGUSER", "postgres"),
+            "password": os.environ.get("PGPASSWORD", ""),
+            "dbname": os.environ.get("PGDATABASE", "caseledger"),
+        }
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` environment for ``CaseLedger``, with name-prefixed keys."""
+        prefix = "CASELEDGER_"
+        create = "y" if self.create_tables else "n"
+        if self.backend == "memory":
+            return {f"{prefix}PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if self.backend == "sqlite":
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return {
+                f"{prefix}PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                f"{prefix}SQLITE_DBNAME": str(self.data_dir / "caseledger.sqlite3"),
+                f"{prefix}SQLITE_LOCK_TIMEOUT": "10",
+                f"{prefix}CREATE_TABLE": create,
+            }
+        pg = self.postgres_params()
+        return {
+            f"{prefix}PERSISTENCE_MODULE": "eventsourcing.postgres",
+            f"{prefix}POSTGRES_HOST": pg["host"],
+            f"{prefix}POSTGRES_PORT": pg["port"],
+            f"{prefix}POSTGRES_USER": pg["user"],
+            f"{prefix}POSTGRES_PASSWORD": pg["password"],
+            f"{prefix}POSTGRES_DBNAME": pg["dbname"],
+            f"{prefix}POSTGRES_POOL_SIZE": "5",
+            f"{prefix}POSTGRES_MAX_OVERFLOW": "5",
+            f"{prefix}CREATE_TABLE": create,
+        }
