@@ -1,0 +1,89 @@
+"""Request dependencies as ``Annotated`` aliases: the ledger, the actor, the caller."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import AuthenticationError
+from api.security import TokenService
+from application.ledger import Caller, CaseLedger
+from domain.errors import InvalidCommand
+from domain.values import Actor
+from infrastructure.settings import Settings
+
+
+@dataclass
+class Services:
+    """What the app was built with; one per process, on ``app.state.services``."""
+
+    settings: Settings
+    ledger: CaseLedger
+    tokens: TokenService
+    organisation: dict[str, Any]
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_ledger(services: Annotated[Services, Depends(get_services)]) -> CaseLedger:
+    return services.ledger
+
+
+_bearer = HTTPBearer(auto_error=False, description="caseledger token (`caseledger token ...`)")
+
+
+def get_actor(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("a bearer token is required")
+    return services.tokens.verify(credentials.credentials)
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidCommand('If-Match must be the case\'s version, e.g. "3"', field="If-Match")
+    return int(value)
+
+
+async def get_caller(
+    request: Request,
+    actor: Annotated[Actor, Depends(get_actor)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=128,
+            description="Repeat a command safely: the same key replays the first response.",
+        ),
+    ] = None,
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description="The version the command expects (optimistic concurrency).")
+    ] = None,
+) -> Caller:
+    body = await request.body()
+    request_hash = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    return Caller(
+        actor=actor,
+        request_id=getattr(request.state, "request_id", ""),
+        idempotency_key=idempotency_key or "",
+        request_hash=request_hash,
+        expected_version=_expected_version(if_match),
+    )
+
+
+LedgerDep = Annotated[CaseLedger, Depends(get_ledger)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,68 @@
+"""The FastAPI application, built from settings (or a ready ledger, in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.deps import Services
+from api.middleware import RequestContextMiddleware
+from api.problems import install_problem_handlers
+from api.routes import cases, court, mediation, mediators, ops
+from api.schemas.common import Problem
+from api.security import TokenService
+from application.ledger import CaseLedger
+from infrastructure.bootstrap import build_ledger, organisation_data
+from infrastructure.logs import configure_logging
+from infrastructure.settings import Settings
+
+DESCRIPTION = """
+矛盾纠纷多元化解案件台账 — every step of a dispute case (制单 派单 接单 做单 评单 考单) is an
+immutable event; state and deadlines are derived from the events. Errors are RFC 9457 problem
+details. Commands accept `If-Match` (the version) and `Idempotency-Key`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = None) -> FastAPI:
+    """The service; ``ledger`` lets tests share one in-memory store."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    services = Services(
+        settings=settings,
+        ledger=ledger or build_ledger(settings),
+        tokens=TokenService(settings),
+        organisation=organisation_data(settings.org_file),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if ledger is None:
+            services.ledger.close()
+
+    app = FastAPI(
+        title="caseledger 矛盾纠纷案件台账",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    for module in (cases, mediation, court, mediators, ops):
+        app.include_router(module.router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

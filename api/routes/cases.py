@@ -1,0 +1,168 @@
+"""Case lifecycle endpoints (SPEC §2, §8): 制单 派单 接单 做单 评单 考单, and reading a case."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from api.deps import ActorDep, CallerDep, LedgerDep, ServicesDep
+from api.problems import PROBLEM_RESPONSES
+from api.routes.replies import reply
+from api.schemas import cases as s
+from api.schemas.case_view import CaseOut, EventOut, case_out, event_out
+from api.schemas.common import CommandReply
+from domain.values import Party
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases 案件"], responses=PROBLEM_RESPONSES)
+
+
+@router.post("", status_code=201, response_model=CommandReply)
+def register(body: s.RegisterCase, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """制单: register a dispute case."""
+    parties = [
+        Party(
+            party_id=p.party_id or f"p{i}",
+            name=p.name,
+            kind=p.kind,
+            phone=p.phone,
+            id_number=p.id_number.upper(),
+            address=p.address,
+        )
+        for i, p in enumerate(body.parties, start=1)
+    ]
+    result = ledger.register_case(
+        caller,
+        channel=body.channel,
+        category=body.category,
+        summary=body.summary,
+        jurisdiction=body.jurisdiction,
+        parties=parties,
+        risk_color=body.risk_color,
+        difficulty=body.difficulty,
+        external_ref=body.external_ref,
+        occurred_at=body.occurred_at,
+    )
+    return reply(result, status=201)
+
+
+@router.get("/{case_id}", response_model=CaseOut)
+def read_case(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: ServicesDep) -> CaseOut:
+    """The case's current state and every deadline, derived from its events."""
+    return case_out(ledger.view_case(case_id, actor), actor, ledger.organisation)
+
+
+@router.get("/{case_id}/events", response_model=list[EventOut])
+def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep) -> list[EventOut]:
+    """The audit trail: every event of the case in order."""
+    return [event_out(e, actor) for e in ledger.case_events(case_id, actor)]
+
+
+@router.post("/{case_id}/grading", response_model=CommandReply)
+def grade(case_id: UUID, body: s.Grade, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """研判: re-grade risk color and difficulty."""
+    return reply(ledger.grade(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/dispatch", response_model=CommandReply)
+def dispatch(case_id: UUID, body: s.Dispatch, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """派单: send the case to a village or department."""
+    return reply(ledger.dispatch(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/accept", response_model=CommandReply)
+def accept(case_id: UUID, body: s.Accept, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """接单: the unit takes the case."""
+    return reply(ledger.accept(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/return", response_model=CommandReply)
+def return_case(case_id: UUID, body: s.Return, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """退单: send the case back to dispatch, with a reason."""
+    return reply(ledger.return_case(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/assign", response_model=CommandReply)
+def assign(case_id: UUID, body: s.Assign, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """Name the handler: a grid worker or a qualified mediator."""
+    return reply(ledger.assign(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/progress", response_model=CommandReply)
+def progress(case_id: UUID, body: s.Progress, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """做单: record handling progress."""
+    return reply(ledger.record_progress(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/escalation", response_model=CommandReply)
+def escalate(case_id: UUID, body: s.Escalate, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """吹哨 / 联席会 / mediation committee."""
+    return reply(ledger.escalate(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/transfer", response_model=CommandReply)
+def transfer(case_id: UUID, body: s.Transfer, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """转办单: hand the case to another unit."""
+    return reply(ledger.transfer(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/extension", response_model=CommandReply)
+def extend(case_id: UUID, body: s.Extend, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """Extend the resolution deadline (township approval)."""
+    return reply(ledger.extend_deadline(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/conclusion", response_model=CommandReply)
+def conclude(case_id: UUID, body: s.Conclude, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """办结: the handler concludes the case."""
+    return reply(ledger.conclude(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/ratings", response_model=CommandReply)
+def rate(case_id: UUID, body: s.Rate, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """评单: a party's satisfaction (never collected by the handler)."""
+    return reply(ledger.rate(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/review", response_model=CommandReply)
+def review(case_id: UUID, body: s.Review, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """复核: close (销项) or order rectification (督促整改)."""
+    return reply(ledger.complete_review(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/reopen", response_model=CommandReply)
+def reopen(case_id: UUID, body: s.Reopen, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """Reopen after a dissatisfied rating."""
+    return reply(ledger.reopen(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/performance", response_model=CommandReply)
+def performance(case_id: UUID, body: s.PerformanceIn, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """履行情况 of the agreement."""
+    return reply(ledger.record_performance(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/follow-up", response_model=CommandReply)
+def follow_up(case_id: UUID, body: s.FollowUp, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """回访."""
+    return reply(ledger.follow_up(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/corrections", response_model=CommandReply)
+def correct(case_id: UUID, body: s.Correction, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """更正: a correcting entry naming the position it corrects."""
+    return reply(ledger.correct(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/judicial-confirmation", response_model=CommandReply)
+def judicial_confirmation(
+    case_id: UUID, body: s.ConfirmationApplication, ledger: LedgerDep, caller: CallerDep
+) -> Response:
+    """司法确认: joint application within 30 days of the agreement taking effect."""
+    return reply(ledger.apply_for_confirmation(case_id, caller, **body.model_dump()))
+
+
+@router.post("/{case_id}/payment-order", response_model=CommandReply)
+def payment_order(case_id: UUID, body: s.PaymentOrder, ledger: LedgerDep, caller: CallerDep) -> Response:
+    """支付令: the creditor applies on a monetary agreement."""
+    return reply(ledger.apply_for_payment_order(case_id, caller, **body.model_dump()))

@@ -1,0 +1,274 @@
+"""How a case and its audit trail are shown: state, deadlines, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from application.ledger import CaseView
+from domain.calendar import CHINA_TZ
+from domain.case import Status, spec_event_name
+from domain.case_deadlines import CaseDeadline, is_overdue
+from domain.org import Organisation
+from domain.values import CATEGORY_LABELS, CHANNEL_LABELS, Actor, Category, Channel, Party, Role
+
+# Roles that work the case with the parties and so see their contact data in full.
+FULL_CONTACT_ROLES = frozenset({Role.GRID_WORKER, Role.UNIT, Role.MEDIATOR, Role.TOWNSHIP_CENTER, Role.IMPORTER})
+
+
+def cst(moment: datetime) -> str:
+    """Times are shown in China Standard Time, the clock the deadlines are counted on."""
+    return moment.astimezone(CHINA_TZ).isoformat()
+
+
+def mask_digits(value: str, keep_start: int, keep_end: int) -> str:
+    """``13800138000`` → ``138****8000``; short values are masked whole."""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+class PartyOut(BaseModel):
+    party_id: str
+    name: str
+    kind: str
+    phone: str
+    id_number: str
+    address: str
+    masked: bool
+
+
+class PeriodOut(BaseModel):
+    days: int
+    clock: str = Field(description="working_days or calendar_days")
+    label: str = Field(examples=["1个工作日"])
+
+
+class DeadlineOut(BaseModel):
+    kind: str = Field(examples=["dispatch"])
+    label: str = Field(examples=["派单时限"])
+    ref: str = ""
+    round: int
+    period: PeriodOut
+    started_at: str
+    due_at: str = Field(description="24:00 China Standard Time of the last day, as the next day's 00:00+08:00")
+    original_due_at: str | None = Field(None, description="Before an approved extension")
+    provisional: bool = Field(description="True while the due day lies in a year whose schedule is not loaded")
+    done_at: str | None
+    done_position: int | None
+    status: str = Field(description="met, missed, open, or lapsed (an optional window left unused)")
+
+
+class HandlerOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+
+
+class CaseOut(BaseModel):
+    """The current state of a case, derived from its events."""
+
+    case_id: str
+    version: int
+    status: str
+    status_label: str
+    channel: str
+    channel_label: str
+    category: str
+    category_label: str
+    summary: str
+    external_ref: str
+    jurisdiction: str
+    jurisdiction_names: list[str]
+    parties: list[PartyOut]
+    risk_color: str
+    difficulty: str
+    county_flagged: bool
+    unit: str
+    accepted_unit: str
+    handler: HandlerOut | None
+    mediator_id: str
+    round: int
+    registered_at: str
+    registered_by: dict[str, str]
+    imported: bool
+    mediation: dict[str, Any]
+    escalations: list[dict[str, str]]
+    transfers: list[dict[str, str]]
+    conclusion: dict[str, Any] | None
+    ratings: list[dict[str, Any]]
+    review: dict[str, Any] | None
+    reopenings: list[dict[str, Any]]
+    performance: str | None
+    follow_ups: int
+    confirmations: list[dict[str, Any]]
+    payment_orders: int
+    corrections: list[int]
+    overdue: bool
+    deadlines: list[DeadlineOut]
+    calendar_years: list[int] = Field(description="Years whose official schedule is loaded")
+
+
+class EventOut(BaseModel):
+    """One entry of the audit trail."""
+
+    position: int = Field(description="The entry's version within the case")
+    type: str = Field(examples=["CaseRegistered"])
+    actor: dict[str, str]
+    occurred_at: str
+    recorded_at: str
+    request_id: str
+    imported: bool
+    data: dict[str, Any]
+
+
+def party_out(party: Party, reader: Actor) -> PartyOut:
+    full = reader.role in FULL_CONTACT_ROLES
+    return PartyOut(
+        party_id=party.party_id,
+        name=party.name if full else mask_digits(party.name, 1, 0),
+        kind=party.kind,
+        phone=party.phone if full else mask_digits(party.phone, 3, 4),
+        id_number=party.id_number if full else mask_digits(party.id_number, 4, 4),
+        address=party.address if full else "",
+        masked=not full,
+    )
+
+
+def deadline_out(d: CaseDeadline) -> DeadlineOut:
+    return DeadlineOut(
+        kind=d.kind,
+        label=d.label,
+        ref=d.ref,
+        round=d.round,
+        period=PeriodOut(days=d.period.days, clock=str(d.period.clock), label=d.period.label),
+        started_at=cst(d.started_at),
+        due_at=cst(d.due_at),
+        original_due_at=cst(d.original_due_at) if d.original_due_at else None,
+        provisional=d.provisional,
+        done_at=cst(d.done_at) if d.done_at else None,
+        done_position=d.done_position,
+        status=d.status,
+    )
+
+
+def case_out(view: CaseView, reader: Actor, organisation: Organisation) -> CaseOut:
+    """The case document shown to ``reader``."""
+    case = view.case
+    proposals = []
+    for proposal_id, proposal in case.proposals.items():
+        window = next(d for d in view.deadlines if d.kind == "proposal_objection" and d.ref == proposal_id)
+        objected = "objected" in proposal["responses"].values()
+        proposals.append(
+            {
+                "proposal_id": proposal_id,
+                "responses": proposal["responses"],
+                "objection_due_at": cst(window.due_at),
+                "deemed_accepted": not objected and window.status == "lapsed",
+            }
+        )
+    confirmations = [
+        {
+            "confirmation_id": cid,
+            "court": c["court"],
+            "status": c["status"],
+            "ruling_number": c["ruling_number"],
+            "applied_position": c["applied"],
+        }
+        for cid, c in case.confirmations.items()
+    ]
+    handler = (
+        HandlerOut(id=case.handler_id, kind=case.handler_kind, name=case.handler_name) if case.handler_id else None
+    )
+    return CaseOut(
+        case_id=str(case.id),
+        version=case.version,
+        status=case.status,
+        status_label=Status.LABELS[case.status],
+        channel=case.channel,
+        channel_label=CHANNEL_LABELS[Channel(case.channel)],
+        category=case.category,
+        category_label=CATEGORY_LABELS[Category(case.category)],
+        summary=case.summary,
+        external_ref=case.external_ref,
+        jurisdiction=case.jurisdiction,
+        jurisdiction_names=organisation.place_names(case.jurisdiction),
+        parties=[party_out(p, reader) for p in case.parties.values()],
+        risk_color=case.risk_color,
+        difficulty=case.difficulty,
+        county_flagged=case.county_flagged,
+        unit=case.unit,
+        accepted_unit=case.accepted_unit,
+        handler=handler,
+        mediator_id=case.mediator_id,
+        round=case.round,
+        registered_at=cst(case.times[1]),
+        registered_by=case.registered_by.as_dict(),
+        imported=case.imported,
+        mediation={
+            "rights_notified": case.rights_notified,
+            "sessions": case.sessions,
+            "appraisals": case.appraisals,
+            "undisputed_facts_positions": case.undisputed_facts,
+            "proposals": proposals,
+            "agreement": case.agreement,
+            "failure": case.mediation_failure,
+        },
+        escalations=case.escalations,
+        transfers=case.transfers,
+        conclusion=case.conclusion,
+        ratings=[{k: v for k, v in r.items() if k != "rater"} for r in case.ratings],
+        review=case.review,
+        reopenings=case.reopenings,
+        performance=case.performance,
+        follow_ups=case.follow_ups,
+        confirmations=confirmations,
+        payment_orders=len(case.payment_orders),
+        corrections=case.corrections,
+        overdue=is_overdue(view.deadlines),
+        deadlines=[deadline_out(d) for d in view.deadlines],
+        calendar_years=list(view.calendar_years),
+    )
+
+
+_COMMON = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "actor",
+        "occurred_at",
+        "request_id",
+        "imported",
+        "originator_topic",
+    }
+)
+
+
+def _plain(value: Any, reader: Actor) -> Any:
+    if isinstance(value, Party):
+        return party_out(value, reader).model_dump()
+    if isinstance(value, list):
+        return [_plain(v, reader) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, reader) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def event_out(event: Any, reader: Actor) -> EventOut:
+    """An event as the audit trail shows it."""
+    data = {k: _plain(v, reader) for k, v in vars(event).items() if k not in _COMMON}
+    return EventOut(
+        position=event.originator_version,
+        type=spec_event_name(type(event).__name__),
+        actor=event.actor.as_dict(),
+        occurred_at=cst(event.occurred_at),
+        recorded_at=cst(event.timestamp),
+        request_id=event.request_id,
+        imported=event.imported,
+        data=data,
+    )
