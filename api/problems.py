@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -145,6 +146,19 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
 
 
+def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The write may or may not have committed: a retry with the same Idempotency-Key is safe.
+    log.warning("event_store_unavailable", error_type=type(exc).__name__)
+    return problem(
+        request,
+        503,
+        "store-unavailable",
+        "存储暂不可用",
+        "the event store did not answer; retry with the same Idempotency-Key",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
     return problem(
@@ -158,6 +172,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthenticationError, _authentication)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(CalendarError, _calendar)
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)
 

@@ -90,8 +90,10 @@ class CaseLedger(Application[UUID]):
         seed_calendar: WorkCalendar | None = None,
         organisation: Organisation | None = None,
         clock: Callable[[], datetime] = utcnow,
+        position_of: Callable[[UUID, int], int | None] | None = None,
     ) -> None:
         super().__init__(env)
+        self.position_of = position_of or (lambda _id, _version: None)
         self.seed_calendar = seed_calendar or WorkCalendar(())
         self.organisation = organisation or Organisation()
         self.clock = clock
@@ -135,13 +137,12 @@ class CaseLedger(Application[UUID]):
                 idempotency_key=caller.idempotency_key,
             )
         data = dict(record.result)
-        return CommandResult(
-            id=data.pop("id"),
-            version=data.pop("version"),
-            position=data.pop("position", None),
-            replayed=True,
-            extra=data,
-        )
+        data.pop("position", None)
+        aggregate_id, version = data.pop("id"), data.pop("version")
+        # The record is saved before its position is known; the events it answered for
+        # are in the same transaction, so their position is found, not guessed.
+        position = self.position_of(UUID(aggregate_id), version)
+        return CommandResult(id=aggregate_id, version=version, position=position, replayed=True, extra=data)
 
     def _save(
         self, caller: Caller, aggregate: Aggregate, *others: Aggregate, extra: dict[str, Any] | None = None
@@ -170,7 +171,11 @@ class CaseLedger(Application[UUID]):
                 "another change was saved first; reload the case and retry",
                 id=str(aggregate.id),
             ) from None
-        position = max((r.notification.id for r in recordings), default=None)
+        # The position of the command's own last event; the idempotency record after it
+        # is bookkeeping, and a replay must report the same number.
+        position = max(
+            (r.notification.id for r in recordings if r.domain_event.originator_id == aggregate.id), default=None
+        )
         return CommandResult(result.id, result.version, position, extra=result.extra)
 
     def _get(self, kind: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:

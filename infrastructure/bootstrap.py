@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ from application.ledger import CaseLedger, utcnow
 from domain.calendar import WorkCalendar
 from domain.org import Organisation
 from infrastructure.calendar_data import seed_schedules
+from infrastructure.positions import position_lookup
 from infrastructure.settings import Settings
 
 
@@ -32,24 +34,53 @@ def load_organisation(path: Path | None) -> Organisation:
 
 
 def ensure_postgres_database(settings: Settings) -> None:
-    """Create the configured PostgreSQL database if it does not exist yet."""
+    """Create the configured PostgreSQL database if it does not exist yet.
+
+    Safe when several processes (API, projection workers) start at once: the loser of the
+    race to ``CREATE DATABASE`` finds the winner's database and carries on.
+    """
     import psycopg  # local: the embedded default never needs it
+    from psycopg import errors, sql
     from psycopg.conninfo import make_conninfo
 
     params = settings.postgres_params()
     with psycopg.connect(make_conninfo(**{**params, "dbname": "postgres"}), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (params["dbname"],)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{params["dbname"]}"')
+            # Another process may create it between our check and our CREATE.
+            with suppress(errors.DuplicateDatabase, errors.UniqueViolation):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(params["dbname"])))
+
+
+# Any fixed number: every process of this service takes the same lock to create tables.
+_CREATE_TABLES_LOCK = 0x6361_7365_6C65_6467  # "caseledg"
+
+
+@contextmanager
+def _postgres_create_tables_lock(settings: Settings) -> Iterator[None]:
+    """Serialise table creation: concurrent ``CREATE TABLE IF NOT EXISTS`` collide in ``pg_type``."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(make_conninfo(**settings.postgres_params()), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_TABLES_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_TABLES_LOCK,))
 
 
 def build_ledger(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> CaseLedger:
     """A ready ``CaseLedger`` for these settings."""
-    if settings.backend == "postgres" and settings.create_tables:
+    creating = settings.backend == "postgres" and settings.create_tables
+    if creating:
         ensure_postgres_database(settings)
-    return CaseLedger(
-        env=settings.eventsourcing_env(),
-        seed_calendar=WorkCalendar(seed_schedules()),
-        organisation=load_organisation(settings.org_file),
-        clock=clock,
-    )
+    with _postgres_create_tables_lock(settings) if creating else nullcontext():
+        ledger = CaseLedger(
+            env=settings.eventsourcing_env(),
+            seed_calendar=WorkCalendar(seed_schedules()),
+            organisation=load_organisation(settings.org_file),
+            clock=clock,
+        )
+    ledger.position_of = position_lookup(ledger.recorder)
+    return ledger
