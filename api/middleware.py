@@ -56,18 +56,16 @@ class RequestContextMiddleware:
             self._log(scope, status, started)
             return
 
-        received = 0
-        too_large = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    too_large = True
-                    raise _BodyTooLarge
-            return message
+        if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # No Content-Length (a chunked body): read it here, within the limit, and hand
+            # the app the whole body; raising from inside the app's receive would be
+            # swallowed by the framework's body parsing as a 400.
+            body = await self._read_limited(receive)
+            if body is None:
+                await self._reject(send, request_id, scope["path"])
+                self._log(scope, 413, started)
+                return
+            receive = _replay(body)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -77,14 +75,26 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            if too_large:
-                await self._reject(send, request_id, scope["path"])
-                status = 413
+            await self.app(scope, receive, send_with_id)
         finally:
             self._log(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     async def _reject(self, send: Send, request_id: str, path: str) -> None:
         body = _problem_413(request_id, path, self.max_body_bytes)
@@ -113,5 +123,14 @@ class RequestContextMiddleware:
         )
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

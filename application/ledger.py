@@ -236,6 +236,12 @@ class CaseLedger(Application[UUID]):
         if not self.organisation.has_unit(unit, *kinds):
             raise InvalidCommand(f"unknown unit '{unit}'", field=field_name)
 
+    def _check_unit_covers(self, unit: str, case: Case, field_name: str) -> None:
+        # A unit can only accept what lies in its own jurisdiction; sending a case elsewhere
+        # would strand it where nobody may act on it.
+        if not self.organisation.unit_covers(unit, case.jurisdiction):
+            raise InvalidCommand(f"unit '{unit}' does not cover the case's place {case.jurisdiction}", field=field_name)
+
     # ------------------------------------------------------------------ calendar
 
     def calendar(self) -> WorkCalendar:
@@ -340,7 +346,12 @@ class CaseLedger(Application[UUID]):
     ) -> CommandResult:
         """派单."""
         self._check_unit(unit, "unit")
-        return self._on_case("dispatch", case_id, caller, occurred_at, lambda c, p: c.dispatch(p, unit=unit, note=note))
+
+        def decide(case: Case, p: Provenance) -> None:
+            self._check_unit_covers(unit, case, "unit")
+            case.dispatch(p, unit=unit, note=note)
+
+        return self._on_case("dispatch", case_id, caller, occurred_at, decide)
 
     def accept(self, case_id: UUID, caller: Caller, *, occurred_at: datetime | None = None) -> CommandResult:
         """接单."""
@@ -398,9 +409,12 @@ class CaseLedger(Application[UUID]):
     ) -> CommandResult:
         """转办单."""
         self._check_unit(to_unit, "to_unit")
-        return self._on_case(
-            "transfer", case_id, caller, occurred_at, lambda c, p: c.transfer(p, to_unit=to_unit, reason=reason)
-        )
+
+        def decide(case: Case, p: Provenance) -> None:
+            self._check_unit_covers(to_unit, case, "to_unit")
+            case.transfer(p, to_unit=to_unit, reason=reason)
+
+        return self._on_case("transfer", case_id, caller, occurred_at, decide)
 
     def extend_deadline(
         self, case_id: UUID, caller: Caller, *, extra_days: int, reason: str, occurred_at: datetime | None = None

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.calendar import WorkCalendar
 from domain.deadlines import DEADLINE_POLICY, due_after
-from domain.errors import InvalidCommand, InvalidTransition, NotPermitted
+from domain.errors import InvalidCommand, InvalidTransition, NotFound, NotPermitted
 from domain.provenance import Provenance
 from domain.values import (
     Actor,
@@ -1131,7 +1131,10 @@ class Case(Aggregate):
     ) -> None:
         """The court addressed posts its ruling."""
         record = self.confirmations.get(confirmation_id)
-        _require(record is not None, InvalidCommand("unknown confirmation", field="confirmation_id"))
+        _require(
+            record is not None,
+            NotFound(f"no judicial confirmation {confirmation_id}", confirmation_id=confirmation_id),
+        )
         assert record is not None
         _require(
             self._importing(p) or (p.actor.role == Role.COURT and p.actor.unit == record["court"]),

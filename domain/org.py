@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.values import jurisdiction_contains
+
 LEVELS = ("county", "township", "village", "grid")
 
 
@@ -63,6 +65,13 @@ class Organisation:
             return True
         unit = self.units.get(unit_id)
         return unit is not None and (not kinds or unit.kind in kinds)
+
+    def unit_covers(self, unit_id: str, path: str) -> bool:
+        """Whether a unit's jurisdiction contains a place (true when no organisation is loaded)."""
+        unit = self.units.get(unit_id)
+        if unit is None:
+            return not self.units
+        return jurisdiction_contains(unit.jurisdiction, path)
 
     def place_names(self, path: str) -> list[str]:
         """Names along a path, county first (for display)."""
