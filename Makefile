@@ -26,7 +26,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint typecheck  ## lint, type-check, then the whole suite on SQLite, memory and PostgreSQL
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)  ## benchmarks on PostgreSQL (127.0.0.1:5432 or CASELEDGER_DATABASE_URL)
 	$(BIN)/python -m benchmarks.run

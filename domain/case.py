@@ -10,13 +10,14 @@ All events of one aggregate live in this one class because their stored topics a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.calendar import WorkCalendar
+from domain.calendar import CHINA_TZ, WorkCalendar
 from domain.deadlines import DEADLINE_POLICY, due_after
 from domain.errors import InvalidCommand, InvalidTransition, NotFound, NotPermitted
 from domain.provenance import Provenance
@@ -107,6 +108,37 @@ def _enum(kind: type[Any], value: str, field: str) -> str:
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
         raise InvalidCommand(f"{field} '{value}' is not one of: {allowed}", field=field) from None
+
+
+def _money(value: str) -> str:
+    """A sum of yuan, at most two decimals, normalised as ``"3500.00"``."""
+    try:
+        amount = Decimal(str(value).strip() or "0")
+    except InvalidOperation:
+        raise InvalidCommand(f"amount '{value}' is not a sum of money", field="amount") from None
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidCommand(f"amount '{value}' is not a sum of money in yuan and fen", field="amount")
+    return f"{amount:.2f}"
+
+
+def _day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidCommand(f"{field} '{value}' is not a date (YYYY-MM-DD)", field=field) from None
+
+
+def _effective_moment(value: str) -> datetime:
+    """When an agreement took effect: a date (that day, China time) or a time with an offset."""
+    if len(value) == 10:
+        return datetime.combine(_day(value, "effective_on"), time(0), CHINA_TZ)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidCommand(f"effective_on '{value}' is not a date or time", field="effective_on") from None
+    if moment.tzinfo is None:
+        raise InvalidCommand("effective_on needs a time zone offset", field="effective_on")
+    return moment
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 4000) -> str:
@@ -380,6 +412,9 @@ class Case(Aggregate):
             case.unit = self.to_unit
             case.accepted_unit = ""
             case.handler_id = case.handler_kind = case.handler_name = ""
+            # The first unit's assignment clock stops with the hand-over; the new unit's
+            # starts when it accepts.
+            case.close_step("assign", self.originator_version)
             case.open_step("accept", self.originator_version)
 
     class DeadlineExtended(Event):
@@ -959,11 +994,15 @@ class Case(Aggregate):
         for party_id in (debtor_party_id, creditor_party_id):
             if party_id:
                 self._check_party(party_id)
+        if effective_on:
+            _effective_moment(effective_on)
+        if performance_due:
+            _day(performance_due, "performance_due")
         self._record(
             self.AgreementReached,
             p,
             terms=_text(terms, "terms"),
-            amount=amount,
+            amount=_money(amount),
             debtor_party_id=debtor_party_id,
             creditor_party_id=creditor_party_id,
             performance_due=performance_due,
@@ -1079,7 +1118,7 @@ class Case(Aggregate):
         assert self.agreement is not None
         effective_on = self.agreement["effective_on"]
         if effective_on:
-            return datetime.fromisoformat(effective_on)
+            return _effective_moment(effective_on)
         return self.times[self.agreement["version"]]
 
     def apply_for_confirmation(
@@ -1156,7 +1195,7 @@ class Case(Aggregate):
     def apply_for_payment_order(self, p: Provenance, *, court: str, creditor_party_id: str) -> None:
         """支付令: a creditor applies on a monetary agreement."""
         _require(
-            self.agreement is not None and self.agreement["amount"] not in ("", "0", "0.00"),
+            self.agreement is not None and Decimal(self.agreement["amount"] or "0") > 0,
             InvalidTransition("apply for a payment order", self.status, "there is no monetary agreement"),
         )
         assert self.agreement is not None
@@ -1196,18 +1235,34 @@ class Case(Aggregate):
                 field="corrected",
             ),
         )
-        values = dict(corrected)
-        if "occurred_at" in values:
-            values["occurred_at"] = self._corrected_time(position, values["occurred_at"])
-        if "category" in values:
-            values["category"] = _enum(Category, values["category"], "category")
-        if "channel" in values:
-            values["channel"] = _enum(Channel, values["channel"], "channel")
-        if "method" in values:
-            values["method"] = _enum(RatingMethod, values["method"], "method")
+        values = {name: self._corrected_value(name, value, position, p) for name, value in corrected.items()}
         self._record(self.EntryCorrected, p, position=position, corrected=values, reason=_text(reason, "reason"))
 
-    def _corrected_time(self, position: int, value: Any) -> str:
+    def _corrected_value(self, name: str, value: Any, position: int, p: Provenance) -> Any:
+        """A corrected value obeys the same rules as the field it replaces."""
+        field = f"corrected.{name}"
+        if name == "occurred_at":
+            return self._corrected_time(position, value, p)
+        if name in ("category", "channel", "method"):
+            kind = {"category": Category, "channel": Channel, "method": RatingMethod}[name]
+            return _enum(kind, str(value), field)
+        if name == "on_site":
+            _require(isinstance(value, bool), InvalidCommand("on_site must be true or false", field=field))
+            return value
+        if name == "attendees":
+            _require(
+                isinstance(value, list) and all(isinstance(a, str) for a in value),
+                InvalidCommand("attendees must be a list of names", field=field),
+            )
+            return [_text(a, field, limit=100) for a in value]
+        _require(isinstance(value, str), InvalidCommand(f"{name} must be text", field=field))
+        # A referral may be corrected away ("并未移交，登记有误"): the score then shows an
+        # unresolved case without referral, which is the point of correcting it.
+        limits = {"external_ref": 100, "referred_to": 200, "comment": 1000}
+        required = name in ("summary", "notes", "note")
+        return _text(value, field, required=required, limit=limits.get(name, 4000))
+
+    def _corrected_time(self, position: int, value: Any, p: Provenance) -> str:
         try:
             when = datetime.fromisoformat(str(value))
         except ValueError:
@@ -1218,7 +1273,10 @@ class Case(Aggregate):
         before = self.times.get(position - 1)
         after = self.times.get(position + 1)
         _require(
-            (before is None or when >= before) and (after is None or when <= after),
-            InvalidCommand("a corrected time must keep the entries in order", field="corrected.occurred_at"),
+            (before is None or when >= before) and (after is None or when <= after) and when <= p.occurred_at,
+            InvalidCommand(
+                "a corrected time must keep the entries in order and not lie after the correction",
+                field="corrected.occurred_at",
+            ),
         )
         return when.isoformat()

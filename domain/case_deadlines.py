@@ -53,10 +53,12 @@ class CaseDeadline:
 
 
 def resolve_period(case: Case) -> Period:
-    """5 days simple, 7 days ordinary and every 12345 hotline ticket, 30 working days complex."""
+    """5 days simple, 7 days ordinary, 30 working days complex; every 12345 hotline ticket 7 days."""
+    if case.channel == Channel.HOTLINE_12345:
+        return DEADLINE_POLICY["resolve_ordinary"]
     if case.difficulty == Difficulty.COMPLEX:
         return DEADLINE_POLICY["resolve_complex"]
-    if case.difficulty == Difficulty.SIMPLE and case.channel != Channel.HOTLINE_12345:
+    if case.difficulty == Difficulty.SIMPLE:
         return DEADLINE_POLICY["resolve_simple"]
     return DEADLINE_POLICY["resolve_ordinary"]
 

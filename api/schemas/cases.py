@@ -236,8 +236,10 @@ class Agreement(Command):
     performance_due: str = Field("", pattern=r"^(\d{4}-\d{2}-\d{2})?$", examples=["2026-12-31"])
     effective_on: str = Field(
         "",
-        pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z))?$",
-        description="When the agreement took effect (all signed); defaults to occurred_at",
+        pattern=r"^(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z))?)?$",
+        description="When the agreement took effect (all signed): a date (that day, China time) or a time with "
+        "an offset; defaults to occurred_at",
+        examples=["2026-11-20"],
     )
 
     @field_validator("effective_on")
