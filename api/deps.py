@@ -6,15 +6,19 @@ import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.problems import AuthenticationError
+from api.problems import AuthenticationError, ViewsBehindError
 from api.security import TokenService
 from application.ledger import Caller, CaseLedger
+from application.projections.projector import VIEWS
 from domain.errors import InvalidCommand
 from domain.values import Actor
 from infrastructure.settings import Settings
+from infrastructure.views.queries import ViewQueries
+from infrastructure.views.store import ViewStore
+from infrastructure.worker import ProjectionWorker, wait_for_position
 
 
 @dataclass
@@ -25,6 +29,20 @@ class Services:
     ledger: CaseLedger
     tokens: TokenService
     organisation: dict[str, Any]
+    views: ViewStore
+    queries: ViewQueries
+    worker: ProjectionWorker
+
+    def await_views(self, position: int | None, views: tuple[str, ...] = VIEWS, wait: float | None = None) -> None:
+        """Read your writes: hold a read until the views have reached ``position`` (bounded)."""
+        if position is None or position <= 0:
+            return
+        timeout = self.settings.read_wait_seconds if wait is None else wait
+        if not wait_for_position(self.views, views, position, timeout):
+            raise ViewsBehindError(
+                f"the views have not reached position {position} within {timeout:g} s; retry shortly",
+                position=position,
+            )
 
 
 def get_services(request: Request) -> Services:
@@ -87,3 +105,15 @@ LedgerDep = Annotated[CaseLedger, Depends(get_ledger)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def min_position(
+    min_position: Annotated[
+        int | None,
+        Query(ge=0, description="Wait (bounded) until the views include this ledger position (read your writes)"),
+    ] = None,
+) -> int | None:
+    return min_position
+
+
+MinPositionDep = Annotated[int | None, Depends(min_position)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,13 +12,15 @@ from fastapi import FastAPI
 from api.deps import Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routes import cases, court, mediation, mediators, ops
+from api.routes import cases, court, mediation, mediators, ops, stats
 from api.schemas.common import Problem
 from api.security import TokenService
 from application.ledger import CaseLedger
-from infrastructure.bootstrap import build_ledger, organisation_data
+from infrastructure.bootstrap import build_ledger, build_views, organisation_data
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
+from infrastructure.views.queries import ViewQueries
+from infrastructure.worker import ProjectionWorker
 
 DESCRIPTION = """
 矛盾纠纷多元化解案件台账 — every step of a dispute case (制单 派单 接单 做单 评单 考单) is an
@@ -30,18 +33,34 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     """The service; ``ledger`` lets tests share one in-memory store."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    the_ledger = ledger or build_ledger(settings)
+    views = build_views(settings)
     services = Services(
         settings=settings,
-        ledger=ledger or build_ledger(settings),
+        ledger=the_ledger,
         tokens=TokenService(settings),
         organisation=organisation_data(settings.org_file),
+        views=views,
+        queries=ViewQueries(views.db),
+        worker=ProjectionWorker(the_ledger, views),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if ledger is None:
-            services.ledger.close()
+        thread = None
+        if settings.runs_embedded_worker():
+            the_ledger.saved_listeners.append(services.worker.wake)
+            thread = threading.Thread(target=services.worker.run_forever, name="projection-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            services.worker.stop()
+            if thread is not None:
+                thread.join(timeout=10)
+            views.db.close()
+            if ledger is None:
+                the_ledger.close()
 
     app = FastAPI(
         title="caseledger 矛盾纠纷案件台账",
@@ -51,7 +70,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (cases, mediation, court, mediators, ops):
+    for module in (cases, mediation, court, mediators, stats, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 

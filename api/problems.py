@@ -42,11 +42,15 @@ class AuthenticationError(Exception):
         self.detail = detail
 
 
-class PayloadTooLarge(Exception):
-    """The request body is larger than the configured limit."""
+class ViewsBehindError(DomainError):
+    """A read asked for a position the views have not reached within the wait bound."""
+
+    code = "views-behind"
+    title = "查询视图尚未更新到所需位置"
 
 
 STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
+    (ViewsBehindError, 503),
     (NotFound, 404),
     (VersionMismatchError, 412),
     (ConcurrentUpdateError, 409),

@@ -49,10 +49,11 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "lodge_complaint": frozenset({R.UNIT, R.TOWNSHIP_CENTER, R.COUNTY_CENTER}),
     "find_complaint": frozenset({R.COUNTY_CENTER}),
     "load_calendar": frozenset({R.ADMIN}),
+    "adopt_policy": frozenset({R.COUNTY_CENTER}),
 }
 
 # Steps of a case that an importer may bring in from paper records.
-IMPORTABLE = frozenset(COMMAND_ROLES) - {"load_calendar"}
+IMPORTABLE = frozenset(COMMAND_ROLES) - {"load_calendar", "adopt_policy"}
 
 # Roles that read case data; everyone else gets 403 on case reads.
 CASE_READERS = frozenset(
@@ -81,3 +82,15 @@ def authorize_read(actor: Actor, jurisdiction: str) -> None:
     if actor.role not in CASE_READERS:
         raise NotPermitted(f"role '{actor.role}' may not read case data")
     authorize_place(actor, jurisdiction)
+
+
+def list_scope(actor: Actor) -> str | None:
+    """The jurisdiction a reader's lists and figures are limited to (``None``: everything).
+
+    Courts read only the confirmation records addressed to them, never case lists.
+    """
+    if actor.role not in CASE_READERS or actor.role == R.COURT:
+        raise NotPermitted(f"role '{actor.role}' may not read case lists or figures")
+    if actor.role == R.OVERSIGHT:
+        return None
+    return actor.jurisdiction

@@ -27,11 +27,14 @@ from domain.errors import (
     InvalidCommand,
     MediatorNotFoundError,
     NotFound,
+    NotPermitted,
     VersionMismatchError,
 )
 from domain.mediator import Mediator
 from domain.org import Organisation
+from domain.policy_book import POLICY_BOOK_ID, PolicyBook
 from domain.provenance import Provenance
+from domain.scoring import ScoringPolicy, policy_from_dict
 from domain.values import Actor, Party, Role
 
 # SPEC §6 / issue: a step may be reported up to ten minutes after it happened, never before.
@@ -94,6 +97,8 @@ class CaseLedger(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.position_of = position_of or (lambda _id, _version: None)
+        # Called after every successful save: an in-process projection worker wakes at once.
+        self.saved_listeners: list[Callable[[], None]] = []
         self.seed_calendar = seed_calendar or WorkCalendar(())
         self.organisation = organisation or Organisation()
         self.clock = clock
@@ -173,6 +178,8 @@ class CaseLedger(Application[UUID]):
             ) from None
         # The position of the command's own last event; the idempotency record after it
         # is bookkeeping, and a replay must report the same number.
+        for listener in self.saved_listeners:
+            listener()
         position = max(
             (r.notification.id for r in recordings if r.domain_event.originator_id == aggregate.id), default=None
         )
@@ -267,19 +274,69 @@ class CaseLedger(Application[UUID]):
         book.load(p.event_fields(), schedule, source=source, digest=digest)
         return self._save(caller, book, extra={"year": schedule.year})
 
+    # ------------------------------------------------------------------ scoring policies
+
+    def policy_adoptions(self) -> list[tuple[datetime, ScoringPolicy]]:
+        """Every adopted scoring policy with its effective date (v1 applies before any)."""
+        try:
+            book: Any = self.repository.get(POLICY_BOOK_ID)
+        except AggregateNotFoundError:
+            return []
+        return list(book.adoptions)
+
+    def adopt_policy(self, caller: Caller, *, policy: dict[str, Any], effective_from: datetime) -> CommandResult:
+        """Adopt a scoring policy from a date on (an audited event)."""
+        authorize(caller.actor, "adopt_policy")
+        replayed = self._replay(caller)
+        if replayed is not None:
+            return replayed
+        p = self.provenance(caller, None)
+        scoring_policy = policy_from_dict(policy)
+        try:
+            book: Any = self.repository.get(POLICY_BOOK_ID)
+        except AggregateNotFoundError:
+            book = PolicyBook.open(p.event_fields())
+        book.adopt(p.event_fields(), scoring_policy, effective_from)
+        return self._save(caller, book, extra={"policy": scoring_policy.name})
+
     # ------------------------------------------------------------------ reading
 
-    def view_case(self, case_id: UUID, reader: Actor) -> CaseView:
-        """A case with its deadlines, if the reader may see it."""
+    def view_case(self, case_id: UUID, reader: Actor, as_of: datetime | None = None) -> CaseView:
+        """A case with its deadlines, if the reader may see it; ``as_of`` gives it as it stood then.
+
+        "Then" is world time (``occurred_at``): the case folded from the events that had
+        happened by that moment, its deadlines judged at that moment.
+        """
         case = self.get_case(case_id)
-        authorize_read(reader, case.jurisdiction)
+        self.authorize_case_read(reader, case)
         calendar = self.calendar()
-        return CaseView(case, case_deadlines(case, calendar, self.clock()), calendar.loaded_years)
+        if as_of is None:
+            return CaseView(case, case_deadlines(case, calendar, self.clock()), calendar.loaded_years)
+        if as_of.tzinfo is None:
+            raise InvalidCommand("as_of needs a time zone offset", field="as_of")
+        past: Any = None
+        event: Any
+        for event in self.events.get(case_id):
+            if event.occurred_at > as_of:
+                break
+            past = event.mutate(past)
+        if past is None:
+            raise CaseNotFoundError(f"case {case_id} had not been registered by {as_of.isoformat()}", id=str(case_id))
+        return CaseView(past, case_deadlines(past, calendar, as_of), calendar.loaded_years)
+
+    @staticmethod
+    def authorize_case_read(reader: Actor, case: Case) -> None:
+        """Whether ``reader`` may read this case: by jurisdiction, or a court it applied to."""
+        if reader.role == Role.COURT:
+            if not any(c["court"] == reader.unit for c in case.confirmations.values()):
+                raise NotPermitted("a court reads only the cases submitted to it for confirmation")
+            return
+        authorize_read(reader, case.jurisdiction)
 
     def case_events(self, case_id: UUID, reader: Actor) -> list[Any]:
         """The case's events in order (the audit trail)."""
         case = self.get_case(case_id)
-        authorize_read(reader, case.jurisdiction)
+        self.authorize_case_read(reader, case)
         return list(self.events.get(case_id))
 
     # ------------------------------------------------------------------ 制单
@@ -345,9 +402,9 @@ class CaseLedger(Application[UUID]):
         self, case_id: UUID, caller: Caller, *, unit: str, note: str = "", occurred_at: datetime | None = None
     ) -> CommandResult:
         """派单."""
-        self._check_unit(unit, "unit")
 
         def decide(case: Case, p: Provenance) -> None:
+            self._check_unit(unit, "unit")
             self._check_unit_covers(unit, case, "unit")
             case.dispatch(p, unit=unit, note=note)
 
@@ -375,17 +432,22 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         """Assign a grid worker or a qualified mediator."""
-        if mediator_id:
-            mediator = self._qualified_mediator(mediator_id)
-            handler_id, handler_name = mediator.user_id, handler_name or mediator.name
+
+        def decide(case: Case, p: Provenance) -> None:
+            # Looked up only after the caller's role and any replay were settled, so a caller
+            # who may not act learns nothing about mediators, and a retry still replays.
+            user_id, name = handler_id, handler_name
+            if mediator_id:
+                mediator = self._qualified_mediator(mediator_id)
+                user_id, name = mediator.user_id, handler_name or mediator.name
+            case.assign(p, handler_id=user_id, handler_kind=handler_kind, handler_name=name, mediator_id=mediator_id)
+
         return self._on_case(
             "assign",
             case_id,
             caller,
             occurred_at,
-            lambda c, p: c.assign(
-                p, handler_id=handler_id, handler_kind=handler_kind, handler_name=handler_name, mediator_id=mediator_id
-            ),
+            decide,
         )
 
     # ------------------------------------------------------------------ 做单
@@ -408,9 +470,9 @@ class CaseLedger(Application[UUID]):
         self, case_id: UUID, caller: Caller, *, to_unit: str, reason: str, occurred_at: datetime | None = None
     ) -> CommandResult:
         """转办单."""
-        self._check_unit(to_unit, "to_unit")
 
         def decide(case: Case, p: Provenance) -> None:
+            self._check_unit(to_unit, "to_unit")
             self._check_unit_covers(to_unit, case, "to_unit")
             case.transfer(p, to_unit=to_unit, reason=reason)
 
@@ -441,16 +503,14 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         """Parties choose a qualified mediator."""
-        mediator = self._qualified_mediator(mediator_id)
-        return self._on_case(
-            "choose_mediator",
-            case_id,
-            caller,
-            occurred_at,
-            lambda c, p: c.choose_mediator(
+
+        def decide(case: Case, p: Provenance) -> None:
+            mediator = self._qualified_mediator(mediator_id)
+            case.choose_mediator(
                 p, mediator_id=mediator_id, mediator_user_id=mediator.user_id, method=method, chosen_by=chosen_by
-            ),
-        )
+            )
+
+        return self._on_case("choose_mediator", case_id, caller, occurred_at, decide)
 
     def notify_rights(
         self,
@@ -706,19 +766,15 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         """司法确认 application, within 30 days of the agreement taking effect."""
-        self._check_unit(court, "court", "court")
-        calendar = self.calendar()
-        return self._on_case(
-            "judicial_confirmation",
-            case_id,
-            caller,
-            occurred_at,
-            lambda c, p: {
-                "confirmation_id": c.apply_for_confirmation(
-                    p, calendar, court=court, applicant_party_ids=applicant_party_ids
-                )
-            },
-        )
+
+        def decide(case: Case, p: Provenance) -> dict[str, str]:
+            self._check_unit(court, "court", "court")
+            confirmation_id = case.apply_for_confirmation(
+                p, self.calendar(), court=court, applicant_party_ids=applicant_party_ids
+            )
+            return {"confirmation_id": confirmation_id}
+
+        return self._on_case("judicial_confirmation", case_id, caller, occurred_at, decide)
 
     def rule_on_confirmation(
         self,
@@ -731,6 +787,7 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None = None,
     ) -> CommandResult:
         """The court posts its ruling."""
+        authorize(caller.actor, "ruling")
         case_id = confirmation_case_id(confirmation_id)
         return self._on_case(
             "ruling",
@@ -746,14 +803,12 @@ class CaseLedger(Application[UUID]):
         self, case_id: UUID, caller: Caller, *, court: str, creditor_party_id: str, occurred_at: datetime | None = None
     ) -> CommandResult:
         """支付令 application."""
-        self._check_unit(court, "court", "court")
-        return self._on_case(
-            "payment_order",
-            case_id,
-            caller,
-            occurred_at,
-            lambda c, p: c.apply_for_payment_order(p, court=court, creditor_party_id=creditor_party_id),
-        )
+
+        def decide(case: Case, p: Provenance) -> None:
+            self._check_unit(court, "court", "court")
+            case.apply_for_payment_order(p, court=court, creditor_party_id=creditor_party_id)
+
+        return self._on_case("payment_order", case_id, caller, occurred_at, decide)
 
     # ------------------------------------------------------------------ mediators
 

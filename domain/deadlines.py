@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
@@ -95,7 +96,13 @@ def due_after(calendar: WorkCalendar, start: datetime, period: Period) -> Due:
     Raises :class:`ValueError` if ``start`` is naive (a negative :class:`Period` cannot
     be constructed: it raises :class:`ValueError` too).
     """
-    day = _china_day(start, "start")
+    return _due_from_day(calendar, _china_day(start, "start"), period)
+
+
+# Deadlines depend only on the event's day, the period and the calendar; calendars are
+# immutable (a loaded year makes a new one), so answers can be remembered per calendar.
+@lru_cache(maxsize=65_536)
+def _due_from_day(calendar: WorkCalendar, day: date, period: Period) -> Due:
     counter = _Counter(calendar)
     if period.clock is Clock.WORKING_DAYS:
         remaining = period.days

@@ -204,15 +204,24 @@ class Mediator(Aggregate):
         self.trigger_event(
             self.ComplaintFound, **p.event_fields(), complaint_id=complaint_id, valid=valid, finding=finding.strip()
         )
-        recent = self.valid_complaints_within(p.occurred_at, policy)
-        if self.qualified and len(recent) >= policy.valid_complaints_limit:
+        cluster = self.valid_complaints_cluster(policy)
+        if self.qualified and cluster:
             self.trigger_event(
                 self.QualificationEnded,
                 **p.event_fields(),
-                reason=f"{len(recent)} valid complaints within {policy.window.days} days",
-                complaint_ids=recent,
+                reason=f"{len(cluster)} valid complaints lodged within {policy.window.days} days",
+                complaint_ids=cluster,
             )
 
-    def valid_complaints_within(self, at: datetime, policy: ComplaintPolicy) -> list[str]:
-        """Valid complaints lodged in the policy window ending at ``at``."""
-        return [cid for cid, c in self.complaints.items() if c["valid"] and at - policy.window < c["lodged_at"] <= at]
+    def valid_complaints_cluster(self, policy: ComplaintPolicy) -> list[str]:
+        """The first run of ``limit`` valid complaints lodged within one window, if any.
+
+        "Three within twelve months" is any twelve months, not the twelve before the
+        finding: findings take time, and a late finding must not excuse the complaints.
+        """
+        valid = sorted((c["lodged_at"], cid) for cid, c in self.complaints.items() if c["valid"])
+        n = policy.valid_complaints_limit
+        for i in range(len(valid) - n + 1):
+            if valid[i + n - 1][0] - valid[i][0] < policy.window:
+                return [cid for _, cid in valid[i : i + n]]
+        return []

@@ -9,6 +9,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from application.ledger import CaseLedger, utcnow
 from domain.calendar import WorkCalendar
@@ -16,6 +17,8 @@ from domain.org import Organisation
 from infrastructure.calendar_data import seed_schedules
 from infrastructure.positions import position_lookup
 from infrastructure.settings import Settings
+from infrastructure.views.db import PostgresViews, SQLiteViews, ViewDatabase
+from infrastructure.views.store import ViewStore
 
 
 def organisation_data(path: Path | None) -> dict[str, Any]:
@@ -84,3 +87,22 @@ def build_ledger(settings: Settings, *, clock: Callable[[], datetime] = utcnow) 
         )
     ledger.position_of = position_lookup(ledger.recorder)
     return ledger
+
+
+def build_views(settings: Settings) -> ViewStore:
+    """The read views' database for these settings, with its tables created."""
+    db: ViewDatabase
+    if settings.backend == "postgres":
+        from psycopg.conninfo import make_conninfo
+
+        db = PostgresViews(make_conninfo(**settings.postgres_params()))
+    elif settings.backend == "sqlite":
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        db = SQLiteViews(str(Path(settings.data_dir) / "views.sqlite3"))
+    else:
+        # Each in-memory ledger gets views of its own, shared by this process's threads.
+        db = SQLiteViews(f"file:caseledger-views-{uuid4().hex}?mode=memory&cache=shared")
+    store = ViewStore(db)
+    if settings.create_tables:
+        store.create()
+    return store

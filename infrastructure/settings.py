@@ -30,9 +30,19 @@ class Settings(BaseSettings):
     token_hours: int = 12
     org_file: Path | None = Field(None, description="Organisation JSON; the demo county when unset")
     max_body_bytes: int = 1_048_576
+    embedded_worker: bool | None = Field(
+        None, description="Run the projection worker inside the API process (default: yes except on postgres)"
+    )
+    read_wait_seconds: float = Field(2.0, description="Longest a read waits for the views to reach a position")
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def runs_embedded_worker(self) -> bool:
+        """SQLite and memory run one process; PostgreSQL runs ``caseledger project`` apart."""
+        if self.embedded_worker is not None:
+            return self.embedded_worker
+        return self.backend != "postgres"
 
     def postgres_params(self) -> dict[str, str]:
         """Connection parameters: ``CASELEDGER_DATABASE_URL`` first, else libpq's ``PG*`` variables."""

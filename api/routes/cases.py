@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
-from api.deps import ActorDep, CallerDep, LedgerDep, ServicesDep
+from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas import cases as s
 from api.schemas.case_view import CaseOut, EventOut, case_out, event_out
 from api.schemas.common import CommandReply
-from domain.values import Party
+from api.schemas.reads import CasePage, EvaluationOut, case_item, evaluation_out
+from application.access import list_scope
+from domain.case import Status
+from domain.errors import InvalidCommand, InvalidTransition, NotFound
+from domain.policy_book import policy_named
+from domain.scoring import evaluate
+from domain.values import Category, Channel, Party, RiskColor
+from infrastructure.views.queries import CaseFilter, Scope
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases 案件"], responses=PROBLEM_RESPONSES)
 
@@ -46,16 +55,109 @@ def register(body: s.RegisterCase, ledger: LedgerDep, caller: CallerDep) -> Resp
     return reply(result, status=201)
 
 
+@router.get("", response_model=CasePage)
+def list_cases(
+    services: ServicesDep,
+    actor: ActorDep,
+    at: MinPositionDep,
+    status: Annotated[
+        list[str] | None, Query(description="registered, dispatched, accepted, handling, concluded, closed")
+    ] = None,
+    risk_color: Annotated[list[RiskColor] | None, Query()] = None,
+    category: Annotated[list[Category] | None, Query()] = None,
+    channel: Annotated[list[Channel] | None, Query()] = None,
+    township: Annotated[str | None, Query(description="path, e.g. qingxi/chengguan", max_length=300)] = None,
+    village: Annotated[str | None, Query(max_length=300)] = None,
+    grid: Annotated[str | None, Query(max_length=300)] = None,
+    handler: Annotated[str | None, Query(max_length=100)] = None,
+    unit: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: Annotated[bool | None, Query(description="only cases overdue now (true) or not (false)")] = None,
+    registered_from: Annotated[AwareDatetime | None, Query()] = None,
+    registered_to: Annotated[AwareDatetime | None, Query()] = None,
+    concluded_from: Annotated[AwareDatetime | None, Query()] = None,
+    concluded_to: Annotated[AwareDatetime | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=100, description="text in the summary")] = None,
+    sort: Annotated[Literal["registered_desc", "registered_asc", "due_asc"], Query()] = "registered_desc",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> CasePage:
+    """The case list from its view: filters, stable cursor pages, sorted by registration or deadline."""
+    scope = Scope(list_scope(actor))
+    services.await_views(at, ("cases",))
+    if status and not set(status) <= set(Status.LABELS):
+        raise InvalidCommand(f"status must be among: {', '.join(Status.LABELS)}", field="status")
+    filters = CaseFilter(
+        status=status or (),
+        risk_color=risk_color or (),
+        category=category or (),
+        channel=channel or (),
+        township=township,
+        village=village,
+        grid=grid,
+        handler=handler,
+        unit=unit,
+        overdue=overdue,
+        registered_from=registered_from,
+        registered_to=registered_to,
+        concluded_from=concluded_from,
+        concluded_to=concluded_to,
+        text=q,
+    )
+    position = services.views.positions().get("cases", 0)
+    try:
+        page = services.queries.list_cases(
+            scope, filters, now=services.ledger.clock(), sort=sort, limit=limit, cursor=cursor
+        )
+    except ValueError as exc:
+        raise InvalidCommand(str(exc), field="cursor") from None
+    return CasePage(items=[case_item(r) for r in page.items], next_cursor=page.next_cursor, views_position=position)
+
+
 @router.get("/{case_id}", response_model=CaseOut)
-def read_case(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: ServicesDep) -> CaseOut:
-    """The case's current state and every deadline, derived from its events."""
-    return case_out(ledger.view_case(case_id, actor), actor, ledger.organisation)
+def read_case(
+    case_id: UUID,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    as_of: Annotated[AwareDatetime | None, Query(description="the case as it stood at this time")] = None,
+) -> CaseOut:
+    """The case's current state and every deadline, derived from its events (or as of a past time)."""
+    return case_out(ledger.view_case(case_id, actor, as_of), actor, ledger.organisation)
 
 
 @router.get("/{case_id}/events", response_model=list[EventOut])
-def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep) -> list[EventOut]:
-    """The audit trail: every event of the case in order."""
-    return [event_out(e, actor) for e in ledger.case_events(case_id, actor)]
+def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: ServicesDep) -> list[EventOut]:
+    """The audit trail from its view: every event of the case in order, with its ledger position."""
+    case = ledger.get_case(case_id)
+    ledger.authorize_case_read(actor, case)
+    services.await_views(ledger.position_of(case_id, case.version), ("audit",))
+    return [event_out(entry, actor) for entry in services.queries.audit_trail(str(case_id))]
+
+
+@router.get("/{case_id}/evaluation", response_model=EvaluationOut)
+def read_evaluation(
+    case_id: UUID,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    services: ServicesDep,
+    policy: Annotated[str | None, Query(max_length=64, description="re-score under another policy (what if)")] = None,
+) -> EvaluationOut:
+    """一事一考评: the score with each contribution and the ledger positions behind it."""
+    case = ledger.get_case(case_id)
+    ledger.authorize_case_read(actor, case)
+    services.await_views(ledger.position_of(case_id, case.version), ("cases", "audit"))
+    positions = services.queries.positions_of(str(case_id))
+    if policy is not None:
+        chosen = policy_named(ledger.policy_adoptions(), policy)
+        if chosen is None:
+            raise NotFound(f"no scoring policy named '{policy}'", field="policy")
+        evaluation = evaluate(case, ledger.calendar(), chosen)
+        if evaluation is None:
+            raise InvalidTransition("evaluate", case.status, "the case is not concluded, so it has no score yet")
+        return evaluation_out(str(case_id), evaluation.as_dict(positions), recorded=False)
+    row = services.queries.evaluation(str(case_id))
+    if row is None:
+        raise InvalidTransition("evaluate", case.status, "the case is not concluded, so it has no score yet")
+    return evaluation_out(str(case_id), row["evaluation"], recorded=True, positions=positions)
 
 
 @router.post("/{case_id}/grading", response_model=CommandReply)

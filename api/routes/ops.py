@@ -26,7 +26,14 @@ def ready(request: Request, services: ServicesDep) -> dict[str, Any] | JSONRespo
         head = services.ledger.recorder.max_notification_id()
     except Exception as exc:  # readiness must answer 503, whatever broke
         return problem(request, 503, "unavailable", "服务暂不可用", f"event store unreachable: {type(exc).__name__}")
-    return {"status": "ready", "backend": services.settings.backend, "ledger_position": head or 0}
+    views = services.worker.lag()
+    return {
+        "status": "ready",
+        "backend": services.settings.backend,
+        "ledger_position": head or 0,
+        "views": views,
+        "embedded_worker": services.settings.runs_embedded_worker(),
+    }
 
 
 @router.get("/api/v1/org", tags=["organisation 组织"], responses=PROBLEM_RESPONSES)

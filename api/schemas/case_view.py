@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from application.ledger import CaseView
 from domain.calendar import CHINA_TZ
-from domain.case import Status, spec_event_name
+from domain.case import Status
 from domain.case_deadlines import CaseDeadline, is_overdue
 from domain.org import Organisation
 from domain.values import CATEGORY_LABELS, CHANNEL_LABELS, Actor, Category, Channel, Party, Role
@@ -27,7 +27,8 @@ def mask_digits(value: str, keep_start: int, keep_end: int) -> str:
     """``13800138000`` → ``138****8000``; short values are masked whole."""
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+    tail = value[len(value) - keep_end :]
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + tail
 
 
 class PartyOut(BaseModel):
@@ -114,7 +115,8 @@ class CaseOut(BaseModel):
 class EventOut(BaseModel):
     """One entry of the audit trail."""
 
-    position: int = Field(description="The entry's version within the case")
+    position: int = Field(description="The entry's position in the ledger (global, gapless order of recording)")
+    version: int = Field(description="The entry's version within the case (the position a correction names)")
     type: str = Field(examples=["CaseRegistered"])
     actor: dict[str, str]
     occurred_at: str
@@ -124,8 +126,9 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
-def party_out(party: Party, reader: Actor) -> PartyOut:
-    full = reader.role in FULL_CONTACT_ROLES
+def party_out(party: Party, reader: Actor, *, full: bool | None = None) -> PartyOut:
+    """A party as ``reader`` may see it: in full for the roles that work with the parties."""
+    full = reader.role in FULL_CONTACT_ROLES if full is None else full
     return PartyOut(
         party_id=party.party_id,
         name=party.name if full else mask_digits(party.name, 1, 0),
@@ -233,42 +236,19 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation) -> CaseO
     )
 
 
-_COMMON = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "actor",
-        "occurred_at",
-        "request_id",
-        "imported",
-        "originator_topic",
-    }
-)
-
-
-def _plain(value: Any, reader: Actor) -> Any:
-    if isinstance(value, Party):
-        return party_out(value, reader).model_dump()
-    if isinstance(value, list):
-        return [_plain(v, reader) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v, reader) for k, v in value.items()}
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def event_out(event: Any, reader: Actor) -> EventOut:
-    """An event as the audit trail shows it."""
-    data = {k: _plain(v, reader) for k, v in vars(event).items() if k not in _COMMON}
+def event_out(entry: dict[str, Any], reader: Actor) -> EventOut:
+    """An audit-trail row as the reader may see it (parties masked by role)."""
+    data = dict(entry["data"])
+    if "parties" in data:
+        data["parties"] = [party_out(Party.from_dict(p), reader).model_dump() for p in data["parties"]]
     return EventOut(
-        position=event.originator_version,
-        type=spec_event_name(type(event).__name__),
-        actor=event.actor.as_dict(),
-        occurred_at=cst(event.occurred_at),
-        recorded_at=cst(event.timestamp),
-        request_id=event.request_id,
-        imported=event.imported,
+        position=entry["position"],
+        version=entry["version"],
+        type=entry["type"],
+        actor=entry["actor"],
+        occurred_at=cst(datetime.fromisoformat(entry["occurred_at"])),
+        recorded_at=cst(datetime.fromisoformat(entry["recorded_at"])),
+        request_id=entry["request_id"],
+        imported=entry["imported"],
         data=data,
     )

@@ -648,10 +648,10 @@ def test_a_payment_order_by_someone_other_than_the_creditor_is_422(api: Api) -> 
         )
 
 
-def test_a_court_of_another_county_may_not_read_the_case(api: Api) -> None:
-    """SPEC §9: the county's court reads within the county; the oversight body reads everything."""
+def test_a_court_may_not_read_a_case_not_submitted_to_it(api: Api) -> None:
+    """SPEC §9: a court sees the confirmation records addressed to it; the oversight body reads everything."""
     case_id = api.register()
-    assert api.get(COURT, f"/cases/{case_id}").status_code == 200
+    assert_problem(api.get(COURT, f"/cases/{case_id}"), 403, "forbidden")
     assert api.get(OVERSIGHT, f"/cases/{case_id}").status_code == 200
     outsider = Who("judge-x", "court", "other-court", "other-county")
     assert_problem(api.get(outsider, f"/cases/{case_id}"), 403, "forbidden")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -198,15 +198,23 @@ class CaseDriver:
             raise ValueError(f"unknown stage {stage!r}")
         target = STAGES.index(stage)
         case_id = self.register(**register)
-        steps = [
-            lambda: self.dispatch(case_id),
-            lambda: self.accept(case_id),
-            lambda: self.assign_mediator(case_id, mediator) if mediator else self.assign_grid_worker(case_id),
-            lambda: self.conclude(case_id, mediator.caller if mediator else None),
-            lambda: (self.rate_all(case_id), self.close(case_id)),
-        ]
+
+        def assign(case_id: UUID) -> None:
+            if mediator:
+                self.assign_mediator(case_id, mediator)
+            else:
+                self.assign_grid_worker(case_id)
+
+        def conclude(case_id: UUID) -> None:
+            self.conclude(case_id, mediator.caller if mediator else None)
+
+        def rate_and_close(case_id: UUID) -> None:
+            self.rate_all(case_id)
+            self.close(case_id)
+
+        steps: list[Callable[[UUID], None]] = [self.dispatch, self.accept, assign, conclude, rate_and_close]
         for step in steps[:target]:
-            step()
+            step(case_id)
         assert self.ledger.get_case(case_id).status == stage
         return case_id
 

@@ -177,6 +177,25 @@ def test_a_replayed_confirmation_application_names_the_same_confirmation(
     assert len(ledger.get_case(case_id).confirmations) == 1
 
 
+def test_a_retried_assignment_replays_even_after_the_mediator_lost_qualification(
+    ledger: CaseLedger, cast: Cast, drive: CaseDriver, mediator: QualifiedMediator
+) -> None:
+    """SPEC §8: a retry gets the first response; what happened since (here a third valid complaint) does not matter."""
+    case_id = drive.to("accepted")
+    request = keyed(cast.village)
+    first = ledger.assign(case_id, request, handler_kind="mediator", mediator_id=mediator.mediator_id)
+    for _ in range(3):
+        lodged = ledger.lodge_complaint(UUID(mediator.mediator_id), cast.township, ground="other", description="d")
+        complaint_id = lodged.extra["complaint_id"]
+        ledger.find_complaint(
+            UUID(mediator.mediator_id), cast.county, complaint_id=complaint_id, valid=True, finding="f"
+        )
+
+    again = ledger.assign(case_id, request, handler_kind="mediator", mediator_id=mediator.mediator_id)
+
+    assert (again.version, again.replayed) == (first.version, True)
+
+
 def test_a_repeated_calendar_load_records_nothing_again(ledger: CaseLedger, cast: Cast) -> None:
     """SPEC §4/§8: a retried load of a year's schedule is recorded once."""
     schedule = parse_schedule('{"year": 2027, "holidays": ["2027-01-01"], "workdays": []}')
@@ -199,6 +218,7 @@ def test_a_stale_expected_version_is_refused(ledger: CaseLedger, cast: Cast, dri
     with refused(ledger, case_id, VersionMismatchError) as refusal:
         ledger.accept(case_id, at_version(cast.village, 1))
 
+    assert isinstance(refusal.value, VersionMismatchError)
     assert refusal.value.context["current_version"] == 2
 
 

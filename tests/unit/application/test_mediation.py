@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -41,7 +42,12 @@ def notified(ledger: CaseLedger, mediated: UUID, mediator: QualifiedMediator) ->
 
 def agree(ledger: CaseLedger, case_id: UUID, mediator: QualifiedMediator, **terms: str) -> None:
     """Record a mediation agreement: by default 李四 (p2) owes 张三 (p1) 3,000 yuan."""
-    fields = {"terms": "李四赔偿张三修缮费", "amount": "3000.00", "debtor_party_id": "p2", "creditor_party_id": "p1"}
+    fields: dict[str, Any] = {
+        "terms": "李四赔偿张三修缮费",
+        "amount": "3000.00",
+        "debtor_party_id": "p2",
+        "creditor_party_id": "p1",
+    }
     fields.update(terms)
     ledger.reach_agreement(case_id, mediator.caller, **fields)
 

@@ -64,11 +64,11 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 class Context:
     """What the commands may name besides the case: the mediators, and the clock for times."""
 
-    def __init__(self, ledger: CaseLedger, clock: Clock, qualified: str, unqualified: str) -> None:
+    def __init__(self, ledger: CaseLedger, clock: Clock, qualified: str, disqualified: str) -> None:
         self.ledger = ledger
         self.clock = clock
         self.qualified = qualified
-        self.unqualified = unqualified
+        self.disqualified = disqualified
 
 
 Op = Callable[[Context, UUID, Caller, Draw, datetime | None], CommandResult]
@@ -102,7 +102,7 @@ OPS: dict[str, Op] = {
         who,
         handler_id=d(one("gw-zhao", "vil-qian", "")),
         handler_kind=d(one("grid_worker", "mediator", "unit", "court")),
-        mediator_id=d(one("", x.qualified, x.unqualified)),
+        mediator_id=d(one("", x.qualified, x.disqualified)),
         occurred_at=at,
     ),
     "progress": lambda x, c, who, d, at: x.ledger.record_progress(c, who, note=d(one("走访", "")), occurred_at=at),
@@ -118,7 +118,7 @@ OPS: dict[str, Op] = {
     "choose_mediator": lambda x, c, who, d, at: x.ledger.choose_mediator(
         c,
         who,
-        mediator_id=d(one(x.qualified, x.unqualified)),
+        mediator_id=d(one(x.qualified, x.disqualified)),
         method=d(one("written", "carrier_pigeon")),
         chosen_by=d(one(["p1"], [], ["p9"])),
         occurred_at=at,
@@ -256,6 +256,7 @@ def replayed(ledger: CaseLedger, case_id: UUID) -> Case:
 
 
 def state(case: Case) -> dict[str, Any]:
+    """Everything the aggregate holds, but the events it has not yet handed over."""
     return {name: value for name, value in vars(case).items() if name != "_pending_events"}
 
 
@@ -269,19 +270,19 @@ class LedgerMachine(RuleBasedStateMachine):
         self.clock = Clock(cst(2026, 9, 14, 9))
         self.ledger = build_ledger(Settings(backend="memory"), clock=self.clock.now)
         qualified = qualify(self.ledger, CAST).mediator_id
-        unqualified = qualify(self.ledger, CAST, user_id="med-sun", name="孙调解")
+        disqualified = qualify(self.ledger, CAST, user_id="med-sun", name="孙调解")
         for _ in range(3):  # three valid complaints end 孙调解's qualification
             lodged = self.ledger.lodge_complaint(
-                UUID(unqualified.mediator_id), CAST.township, ground="other", description="d"
+                UUID(disqualified.mediator_id), CAST.township, ground="other", description="d"
             )
             self.ledger.find_complaint(
-                UUID(unqualified.mediator_id),
+                UUID(disqualified.mediator_id),
                 CAST.county,
                 complaint_id=lodged.extra["complaint_id"],
                 valid=True,
                 finding="f",
             )
-        self.ctx = Context(self.ledger, self.clock, qualified, unqualified.mediator_id)
+        self.ctx = Context(self.ledger, self.clock, qualified, disqualified.mediator_id)
         self.built: dict[UUID, Case] = {}
         save = self.ledger.save
 
@@ -339,16 +340,19 @@ class LedgerMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(minutes=minutes)
 
-    def _fitting(self, case_id: UUID, name: str) -> Caller:
-        """The caller SPEC §2 names for this command on this case."""
-        case = self.ledger.get_case(case_id)
+    def _people(self, case: Case) -> tuple[Caller, Caller | None, Caller | None]:
+        """The case's township center, the unit it is with and its handler, as callers (if known)."""
         township = CAST.township if case.jurisdiction.startswith("qingxi/chengguan") else CAST.other_township
-        unit = {VILLAGE_UNIT: CAST.village, "qingxi-hrss": CAST.department}.get(
-            case.unit or case.accepted_unit, township
-        )
+        unit = {VILLAGE_UNIT: CAST.village, "qingxi-hrss": CAST.department}.get(case.unit or case.accepted_unit)
         handler = {"gw-zhao": CAST.grid_worker, "med-wang": CAST.mediator, "vil-qian": CAST.village}.get(
             case.handler_id
         )
+        return township, unit, handler
+
+    def _fitting(self, case_id: UUID, name: str) -> Caller:
+        """The caller SPEC §2 names for this command on this case."""
+        township, unit, handler = self._people(self.ledger.get_case(case_id))
+        unit = unit or township
         if name in ("accept", "return", "assign", "transfer", "progress"):
             return unit
         if name == "conclude":
@@ -380,11 +384,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _next_step(self, case_id: UUID, data: st.DataObject) -> None:
         case = self.ledger.get_case(case_id)
-        township = CAST.township if case.jurisdiction.startswith("qingxi/chengguan") else CAST.other_township
-        unit = {VILLAGE_UNIT: CAST.village, "qingxi-hrss": CAST.department}.get(case.unit or case.accepted_unit)
-        handler = {"gw-zhao": CAST.grid_worker, "med-wang": CAST.mediator, "vil-qian": CAST.village}.get(
-            case.handler_id
-        )
+        township, unit, handler = self._people(case)
         options: dict[str, Callable[[], CommandResult]] = {}
         lg, x = self.ledger, self.ctx
         if case.status == "registered":

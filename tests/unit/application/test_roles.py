@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -24,6 +24,7 @@ from tests.unit.application.support import (
     Cast,
     Clock,
     QualifiedMediator,
+    cst,
     qualify,
     refused,
     stored,
@@ -140,6 +141,10 @@ COMMANDS: dict[str, tuple[set[str], Command]] = {
         {"county_center"},
         lambda lg, c, who, m: lg.find_complaint(UUID(m.mediator_id), who, complaint_id="c1", valid=True, finding="f"),
     ),
+    "adopt_policy": (
+        {"county_center"},
+        lambda lg, c, who, m: lg.adopt_policy(who, policy={"name": "v2"}, effective_from=cst(2027, 1, 1)),
+    ),
     "load_calendar": (
         {"admin"},
         lambda lg, c, who, m: lg.load_calendar_year(
@@ -194,6 +199,24 @@ def test_oversight_writes_nothing(
         assert ledger.recorder.max_notification_id() == last_position, command
 
 
+NAMING_A_MEDIATOR: dict[str, Command] = {
+    "assign": lambda lg, c, who, m: lg.assign(c, who, handler_kind="mediator", mediator_id=m.mediator_id),
+    "choose_mediator": COMMANDS["choose_mediator"][1],
+}
+
+
+@pytest.mark.parametrize("command", sorted(NAMING_A_MEDIATOR))
+def test_a_role_that_may_not_act_is_refused_before_the_mediator_is_looked_up(
+    command: str, ledger: CaseLedger, cast: Cast, drive: CaseDriver
+) -> None:
+    """SPEC §9: refusals are explicit (403); a caller without the right learns nothing about the mediator named."""
+    case_id = drive.to("accepted")
+    nobody = QualifiedMediator(str(uuid4()), "med-nobody", cast.mediator)
+
+    with refused(ledger, case_id, NotPermitted):
+        NAMING_A_MEDIATOR[command](ledger, case_id, cast.oversight, nobody)
+
+
 def test_oversight_reads_cases_of_every_township(ledger: CaseLedger, cast: Cast, drive: CaseDriver) -> None:
     """SPEC §9: oversight reads everything."""
     chengguan = drive.to("registered")
@@ -211,10 +234,18 @@ def test_a_role_that_reads_no_case_data_is_refused_a_case(ledger: CaseLedger, ca
         ledger.view_case(case_id, cast.admin.actor)
 
 
-def test_the_importer_may_issue_every_case_step(
-    ledger: CaseLedger, cast: Cast, drive: CaseDriver, mediator: QualifiedMediator
+def test_a_court_may_not_read_a_case_that_was_not_addressed_to_it(
+    ledger: CaseLedger, cast: Cast, drive: CaseDriver
 ) -> None:
-    """SPEC §9: the importer brings in historical paper records of any step (not the calendar)."""
+    """SPEC §9: a court sees the confirmation records addressed to it, not every case of the county."""
+    case_id = drive.to("handling")
+
+    with pytest.raises(NotPermitted):
+        ledger.view_case(case_id, cast.court.actor)
+
+
+def test_the_importer_brings_in_the_steps_of_other_roles(ledger: CaseLedger, cast: Cast, drive: CaseDriver) -> None:
+    """SPEC §9: the importer brings in historical paper records of any case step, whoever took it."""
     case_id = drive.to("registered")
 
     ledger.dispatch(case_id, cast.importer, unit=VILLAGE_UNIT)
@@ -223,8 +254,17 @@ def test_the_importer_may_issue_every_case_step(
     ledger.conclude(case_id, cast.importer, outcome="resolved")
 
     assert ledger.get_case(case_id).status == "concluded"
-    with pytest.raises(NotPermitted):
-        COMMANDS["load_calendar"][1](ledger, case_id, cast.importer, mediator)
+
+
+@pytest.mark.parametrize("command", ["load_calendar", "adopt_policy"])
+def test_the_importer_adopts_no_calendar_or_policy(
+    command: str, ledger: CaseLedger, cast: Cast, drive: CaseDriver, mediator: QualifiedMediator
+) -> None:
+    """SPEC §4/§5/§9: the importer brings in case records; adopting a calendar or a scoring policy is not one."""
+    case_id = drive.to("registered")
+
+    with refused(ledger, case_id, NotPermitted):
+        COMMANDS[command][1](ledger, case_id, cast.importer, mediator)
 
 
 # ---------------------------------------------------------------- jurisdiction

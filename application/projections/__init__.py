@@ -1,0 +1,1 @@
+"""Read views: what they hold (rows) and how events become rows (projector)."""

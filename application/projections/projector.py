@@ -1,0 +1,158 @@
+"""Turns a batch of ledger notifications into the rows every read view needs.
+
+The projector keeps the aggregates it has seen in memory and moves each one forward with
+the very events it reads, so the views are derived by the domain's own code (the same
+``apply`` methods, deadlines and scoring) and never by a second copy of the rules.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+
+from application.projections.rows import audit_entry, case_row, court_rows, stamp
+from domain.calendar import WorkCalendar
+from domain.calendar_book import CalendarBook
+from domain.case import Case
+from domain.policy_book import PolicyBook, policy_in_force
+from domain.scoring import ScoringPolicy
+
+# The views this projector feeds; each keeps its own tracked position.
+VIEWS = ("cases", "audit", "court")
+
+
+@dataclass
+class Changes:
+    """Everything one batch changes, written by a view store in one transaction."""
+
+    positions: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    court: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calendar_changed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.positions)
+
+
+class LedgerProjector:
+    """Follows the ledger's events and derives view rows from the aggregates they build."""
+
+    def __init__(
+        self,
+        mapper: Mapper[UUID],
+        load_case: Callable[[UUID, int | None], Case],
+        seed_calendar: WorkCalendar,
+        *,
+        cache_size: int = 50_000,
+    ) -> None:
+        self.mapper = mapper
+        self.load_case = load_case
+        self.seed_calendar = seed_calendar
+        self.calendar = seed_calendar
+        self.adoptions: list[tuple[datetime, ScoringPolicy]] = []
+        self._cases: OrderedDict[UUID, Case] = OrderedDict()
+        self._books: dict[UUID, Any] = {}
+        self._cache_size = cache_size
+
+    def forget(self) -> None:
+        """Drop cached aggregates (after a failed write, their state may be ahead of the views)."""
+        self._cases.clear()
+
+    def policy_at(self, moment: datetime) -> ScoringPolicy:
+        return policy_in_force(self.adoptions, moment)
+
+    def project(self, notifications: Sequence[Notification], done: dict[str, int]) -> Changes:
+        """Rows for every view whose tracked position (``done``) is below each notification."""
+        changes = Changes()
+        for notification in notifications:
+            event: Any = self.mapper.to_domain_event(notification)
+            position = notification.id
+            wanted = [view for view in VIEWS if done.get(view, 0) < position]
+            for view in wanted:
+                changes.positions[view] = position
+            owner = type(event).__qualname__.split(".")[0]
+            if owner in ("CalendarBook", "PolicyBook"):
+                # Followed even when no view wants the event: later rows depend on them.
+                self.follow_book(event)
+                changes.calendar_changed = changes.calendar_changed or (owner == "CalendarBook" and "cases" in wanted)
+            if not wanted:
+                continue
+            if owner in ("Case", "Mediator", "CalendarBook", "PolicyBook") and "audit" in wanted:
+                changes.audit.append(audit_entry(event, position))
+            if owner == "Case":
+                self._project_case(event, position, wanted, changes)
+        return changes
+
+    def refresh(self, case_ids: Sequence[str], changes: Changes) -> None:
+        """Recompute rows of cases whose deadlines depend on a calendar that just changed."""
+        for case_id in case_ids:
+            case = self.load_case(UUID(case_id), None)
+            self._cases[case.id] = case
+            row, evaluation = case_row(case, self.calendar, self.policy_at)
+            changes.cases[case_id] = row
+            changes.evaluations[case_id] = _evaluation_row(case, evaluation)
+            changes.court.update({r["confirmation_id"]: r for r in court_rows(case, self.calendar)})
+
+    def follow_book(self, event: Any) -> None:
+        """Move the calendar or the scoring policies forward by one of their events."""
+        book = event.mutate(self._books.get(event.originator_id))
+        self._books[event.originator_id] = book
+        if isinstance(book, CalendarBook):
+            self.calendar = book.calendar(self.seed_calendar)
+        elif isinstance(book, PolicyBook):
+            self.adoptions = list(book.adoptions)
+
+    def _case_at(self, event: Any) -> Case:
+        """The case as it stands after ``event``, from the cache or the event store."""
+        case_id = event.originator_id
+        cached = self._cases.get(case_id)
+        if cached is not None and cached.version == event.originator_version - 1:
+            event.mutate(cached)
+            self._cases.move_to_end(case_id)
+            return cached
+        if cached is not None and cached.version == event.originator_version:
+            return cached
+        if event.originator_version == 1:
+            case: Case = event.mutate(None)
+        else:
+            case = self.load_case(case_id, event.originator_version)
+        self._cases[case_id] = case
+        if len(self._cases) > self._cache_size:
+            self._cases.popitem(last=False)
+        return case
+
+    def _project_case(self, event: Any, position: int, wanted: list[str], changes: Changes) -> None:
+        case = self._case_at(event)
+        case_id = str(case.id)
+        if "cases" in wanted:
+            row, evaluation = case_row(case, self.calendar, self.policy_at)
+            row["position"] = position
+            changes.cases[case_id] = row
+            changes.history.append({**row, "valid_from": stamp(event.occurred_at), "valid_to": None})
+            changes.evaluations[case_id] = _evaluation_row(case, evaluation)
+        if "court" in wanted and case.confirmations:
+            for record in court_rows(case, self.calendar):
+                record["position"] = position
+                changes.court[record["confirmation_id"]] = record
+
+
+def _evaluation_row(case: Case, evaluation: Any) -> dict[str, Any] | None:
+    if evaluation is None:
+        return None
+    return {
+        "case_id": str(case.id),
+        "policy": evaluation.policy,
+        "score": float(evaluation.score),
+        "grade": evaluation.grade,
+        "grade_code": evaluation.grade_code,
+        "evaluation": evaluation.as_dict(),
+    }

@@ -1,0 +1,1 @@
+"""Read views in SQL: SQLite (embedded, memory) and PostgreSQL."""

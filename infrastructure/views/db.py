@@ -1,0 +1,152 @@
+"""One small adapter over the two databases the views live in: SQLite and PostgreSQL.
+
+The SQL is written once with ``?`` placeholders and portable types; only connecting,
+locking and the placeholder style differ, and they differ here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class ViewDatabase(ABC):
+    """Connections for one view database; ``transaction()`` for writes, ``query()`` for reads."""
+
+    dialect = "sqlite"
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Cursor]:
+        """A write transaction, committed when the block ends without an error."""
+
+    @abstractmethod
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only statement, as dicts."""
+
+    @abstractmethod
+    def lock_positions(self, cursor: Cursor) -> None:
+        """Serialise writers on the tracking table (the rebuild's swap waits for the worker)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+class SQLiteViews(ViewDatabase):
+    """Views in a SQLite file (or a shared in-memory database for the memory backend)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self._uri = path.startswith("file:")
+        self._path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        # An in-memory database lives only while a connection holds it open.
+        self._keeper = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, uri=self._uri, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn.cursor()
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._conn().execute(statement, params).fetchall()]
+
+    def lock_positions(self, cursor: Cursor) -> None:
+        """``BEGIN IMMEDIATE`` already makes every writer wait for the others."""
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+
+
+class PostgresViews(ViewDatabase):
+    """Views in PostgreSQL tables beside the event store's."""
+
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, *, pool_size: int = 4) -> None:
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row, "autocommit": True}, open=True
+        )
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _PgCursor(cursor)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn:
+            rows: Any = conn.execute(self.sql(statement), params).fetchall()
+            return list(rows)
+
+    def lock_positions(self, cursor: Cursor) -> None:
+        cursor.execute("LOCK TABLE view_positions IN SHARE ROW EXCLUSIVE MODE")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _PgCursor:
+    """Translates placeholders so callers write one SQL text for both databases."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def fetchall(self) -> list[Any]:
+        rows: list[Any] = self._cursor.fetchall()
+        return rows
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()

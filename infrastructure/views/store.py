@@ -1,0 +1,207 @@
+"""The view tables and their writer: rows and tracked positions in one transaction.
+
+Each view (``cases``, ``audit``, ``court``) owns its tables and one row of
+``view_positions``. A rebuild writes the same tables under a suffix and swaps them in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from application.projections.projector import VIEWS, Changes
+from infrastructure.views.db import Cursor, ViewDatabase
+
+CASE_COLUMNS = (
+    "case_id", "version", "position", "status", "risk_color", "difficulty", "category", "channel",
+    "county", "township", "village", "grid", "jurisdiction", "unit", "accepted_unit", "handler_id",
+    "handler_kind", "handler_name", "summary", "external_ref", "registered_at", "dispatched_at",
+    "concluded_at", "closed_at", "outcome", "mediation_ended_at", "mediated", "mediation_success",
+    "next_due_at", "next_due_kind", "provisional", "missed_steps", "on_time", "ratings_total",
+    "ratings_satisfied", "score", "grade", "policy", "county_flagged", "imported",
+)  # fmt: skip
+_INT = {"version", "position", "mediated", "mediation_success", "provisional", "missed_steps", "on_time",
+        "ratings_total", "ratings_satisfied", "county_flagged", "imported"}  # fmt: skip
+_REAL = {"score"}
+
+
+def _column_type(name: str) -> str:
+    if name in _INT:
+        return "BIGINT"
+    if name in _REAL:
+        return "DOUBLE PRECISION"
+    return "TEXT"
+
+
+def _case_columns_ddl() -> str:
+    return ", ".join(f"{name} {_column_type(name)}" for name in CASE_COLUMNS)
+
+
+AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurred_at", "recorded_at",
+                 "request_id", "imported", "data")  # fmt: skip
+COURT_COLUMNS = ("confirmation_id", "case_id", "position", "court", "status", "applied_at", "window_due_at",
+                 "ruled_at", "ruling_number", "agreement", "parties", "mediator", "jurisdiction", "township")  # fmt: skip
+EVALUATION_COLUMNS = ("case_id", "policy", "score", "grade", "grade_code", "evaluation")
+_JSON = {"actor", "data", "agreement", "parties", "mediator", "evaluation"}
+
+# Tables of each view, with their DDL (``{s}`` is the rebuild suffix).
+TABLES: dict[str, list[str]] = {
+    "cases": [
+        f"CREATE TABLE IF NOT EXISTS cases{{s}} ({_case_columns_ddl()}, PRIMARY KEY (case_id))",
+        f"CREATE TABLE IF NOT EXISTS case_history{{s}} ({_case_columns_ddl()}, valid_from TEXT, valid_to TEXT, "
+        "PRIMARY KEY (case_id, version))",
+        "CREATE TABLE IF NOT EXISTS evaluations{s} (case_id TEXT PRIMARY KEY, policy TEXT, score DOUBLE PRECISION, "
+        "grade TEXT, grade_code TEXT, evaluation TEXT)",
+    ],
+    "audit": [
+        "CREATE TABLE IF NOT EXISTS audit{s} (position BIGINT PRIMARY KEY, aggregate_id TEXT, version BIGINT, "
+        "type TEXT, actor TEXT, occurred_at TEXT, recorded_at TEXT, request_id TEXT, imported BIGINT, data TEXT)",
+    ],
+    "court": [
+        "CREATE TABLE IF NOT EXISTS court{s} (confirmation_id TEXT PRIMARY KEY, case_id TEXT, position BIGINT, "
+        "court TEXT, status TEXT, applied_at TEXT, window_due_at TEXT, ruled_at TEXT, ruling_number TEXT, "
+        "agreement TEXT, parties TEXT, mediator TEXT, jurisdiction TEXT, township TEXT)",
+    ],
+}
+INDEXES: dict[str, list[str]] = {
+    "cases": [
+        "CREATE INDEX IF NOT EXISTS cases{s}_registered ON cases{s} (registered_at, case_id)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_township ON cases{s} (township, registered_at)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_village ON cases{s} (village, registered_at)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_status ON cases{s} (status, registered_at)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_due ON cases{s} (next_due_at, case_id)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_concluded ON cases{s} (concluded_at)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_mediation ON cases{s} (mediation_ended_at)",
+        "CREATE INDEX IF NOT EXISTS cases{s}_handler ON cases{s} (handler_id, registered_at)",
+        "CREATE INDEX IF NOT EXISTS case_history{s}_open ON case_history{s} (case_id, valid_to)",
+        "CREATE INDEX IF NOT EXISTS case_history{s}_valid ON case_history{s} (valid_from, valid_to)",
+    ],
+    "audit": ["CREATE INDEX IF NOT EXISTS audit{s}_aggregate ON audit{s} (aggregate_id, version)"],
+    "court": [
+        "CREATE INDEX IF NOT EXISTS court{s}_court ON court{s} (court, applied_at)",
+        "CREATE INDEX IF NOT EXISTS court{s}_case ON court{s} (case_id)",
+    ],
+}
+VIEW_TABLES = {"cases": ("cases", "case_history", "evaluations"), "audit": ("audit",), "court": ("court",)}
+
+
+def _value(name: str, value: Any) -> Any:
+    if name in _JSON and value is not None:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def _values(columns: Sequence[str], row: dict[str, Any]) -> tuple[Any, ...]:
+    # Only audit, court and evaluation rows carry JSON; case rows (the bulk) are plain.
+    return tuple(_value(name, row[name]) if name in _JSON else row.get(name) for name in columns)
+
+
+def _upsert(table: str, columns: Sequence[str], key: str) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {updates}"
+
+
+class ViewStore:
+    """Creates the view tables and applies a projector's ``Changes`` with their positions."""
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self.db = db
+
+    def create(self, views: Sequence[str] = VIEWS, suffix: str = "") -> None:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS view_positions (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            for view in views:
+                for ddl in TABLES[view] + INDEXES[view]:
+                    cursor.execute(ddl.format(s=suffix))
+                cursor.execute(
+                    "INSERT INTO view_positions (view, position) VALUES (?, 0) ON CONFLICT (view) DO NOTHING",
+                    (view + suffix,),
+                )
+
+    def drop(self, view: str, suffix: str) -> None:
+        with self.db.transaction() as cursor:
+            for table in VIEW_TABLES[view]:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+            cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + suffix,))
+
+    def positions(self) -> dict[str, int]:
+        rows = self.db.query("SELECT view, position FROM view_positions")
+        return {row["view"]: int(row["position"]) for row in rows}
+
+    def read_positions(self, cursor: Cursor, views: Sequence[str], suffix: str = "") -> dict[str, int]:
+        """Positions as seen inside a write transaction (after taking the lock)."""
+        self.db.lock_positions(cursor)
+        cursor.execute("SELECT view, position FROM view_positions")
+        found = {row[0] if not isinstance(row, dict) else row["view"]: row for row in cursor.fetchall()}
+        result = {}
+        for view in views:
+            row = found.get(view + suffix)
+            result[view] = int(row[1] if not isinstance(row, dict) else row["position"]) if row else 0
+        return result
+
+    def provisional_cases(self, suffix: str = "") -> list[str]:
+        rows = self.db.query(f"SELECT case_id FROM cases{suffix} WHERE provisional = 1")
+        return [row["case_id"] for row in rows]
+
+    def write(self, cursor: Cursor, changes: Changes, suffix: str = "") -> None:
+        """Rows of every view in ``changes`` and their new positions, in the caller's transaction."""
+        s = suffix
+        if changes.cases:
+            cursor.executemany(
+                _upsert(f"cases{s}", CASE_COLUMNS, "case_id"),
+                [_values(CASE_COLUMNS, row) for row in changes.cases.values()],
+            )
+        if changes.history:
+            self._write_history(cursor, changes.history, s)
+        if changes.evaluations:
+            gone = [(case_id,) for case_id, row in changes.evaluations.items() if row is None]
+            if gone:
+                cursor.executemany(f"DELETE FROM evaluations{s} WHERE case_id = ?", gone)
+            present = [_values(EVALUATION_COLUMNS, row) for row in changes.evaluations.values() if row is not None]
+            if present:
+                cursor.executemany(_upsert(f"evaluations{s}", EVALUATION_COLUMNS, "case_id"), present)
+        if changes.audit:
+            names = ", ".join(AUDIT_COLUMNS)
+            marks = ", ".join("?" for _ in AUDIT_COLUMNS)
+            cursor.executemany(
+                f"INSERT INTO audit{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
+                [_values(AUDIT_COLUMNS, row) for row in changes.audit],
+            )
+        if changes.court:
+            cursor.executemany(
+                _upsert(f"court{s}", COURT_COLUMNS, "confirmation_id"),
+                [_values(COURT_COLUMNS, row) for row in changes.court.values()],
+            )
+        cursor.executemany(
+            "UPDATE view_positions SET position = ? WHERE view = ? AND position < ?",
+            [(position, view + s, position) for view, position in changes.positions.items()],
+        )
+
+    def _write_history(self, cursor: Cursor, history: list[dict[str, Any]], s: str) -> None:
+        # A history row is valid until the next event of the same case; within a batch that
+        # next event is known here, across batches the stored open row is closed first.
+        first: dict[str, str] = {}
+        last: dict[str, dict[str, Any]] = {}
+        for row in history:
+            previous = last.get(row["case_id"])
+            if previous is None:
+                first[row["case_id"]] = row["valid_from"]
+            else:
+                previous["valid_to"] = row["valid_from"]
+            last[row["case_id"]] = row
+        cursor.executemany(
+            f"UPDATE case_history{s} SET valid_to = ? WHERE case_id = ? AND valid_to IS NULL",
+            [(valid_from, case_id) for case_id, valid_from in first.items()],
+        )
+        columns = (*CASE_COLUMNS, "valid_from", "valid_to")
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        cursor.executemany(
+            f"INSERT INTO case_history{s} ({names}) VALUES ({marks}) ON CONFLICT (case_id, version) DO NOTHING",
+            [_values(columns, row) for row in history],
+        )

@@ -1,0 +1,176 @@
+"""The projection worker: follows the ledger and keeps the read views, exactly once.
+
+Each batch of notifications becomes view rows and new tracked positions in one
+transaction, so a worker killed at any point resumes where its last commit left off. On
+PostgreSQL a subscription wakes it when events arrive; SQLite cannot be subscribed to, so
+there it polls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from application.ledger import CaseLedger
+from application.projections.projector import VIEWS, Changes, LedgerProjector
+from domain.calendar_book import CalendarBook
+from domain.case import Case
+from domain.policy_book import PolicyBook
+from infrastructure.views.store import ViewStore
+
+log = structlog.get_logger("caseledger.worker")
+
+BOOK_TOPICS = [
+    get_topic(cls)
+    for cls in (CalendarBook.Opened, CalendarBook.YearLoaded, PolicyBook.Opened, PolicyBook.PolicyAdopted)
+]
+
+
+class ProjectionWorker:
+    """Applies ledger events to the views in batches; ``views`` and ``suffix`` select a rebuild."""
+
+    def __init__(
+        self,
+        ledger: CaseLedger,
+        store: ViewStore,
+        *,
+        views: Sequence[str] = VIEWS,
+        suffix: str = "",
+        batch_size: int = 1000,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.views = tuple(views)
+        self.suffix = suffix
+        self.batch_size = batch_size
+        self.projector = LedgerProjector(ledger.mapper, self._load_case, ledger.seed_calendar)
+        self._primed_to = 0
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+
+    def _load_case(self, case_id: UUID, version: int | None) -> Case:
+        case: Any = self.ledger.repository.get(case_id, version=version)
+        return case  # type: ignore[no-any-return]
+
+    def _prime(self, upto: int) -> None:
+        """Replay the calendar and policy books up to where the views stand."""
+        while self._primed_to < upto:
+            page = self.ledger.recorder.select_notifications(
+                start=self._primed_to + 1, limit=self.batch_size, stop=upto, topics=BOOK_TOPICS
+            )
+            for notification in page:
+                self.projector.follow_book(self.ledger.mapper.to_domain_event(notification))
+            self._primed_to = page[-1].id if page else upto
+
+    def run_once(self) -> int:
+        """Project one batch; returns how many notifications it read (0 when caught up)."""
+        start = min(self.store.positions().get(view + self.suffix, 0) for view in self.views)
+        self._prime(start)
+        notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
+        if not notifications:
+            return 0
+        try:
+            self._apply(notifications)
+        except Exception:
+            self.projector.forget()
+            raise
+        return len(notifications)
+
+    def _apply(self, notifications: Sequence[Notification]) -> None:
+        with self.store.db.transaction() as cursor:
+            done = self.store.read_positions(cursor, self.views, self.suffix)
+            done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
+            changes = self.projector.project(notifications, done)
+            if changes.calendar_changed:
+                self._refresh_provisional(changes)
+            if changes:
+                self.store.write(cursor, changes, self.suffix)
+        self._primed_to = max(self._primed_to, notifications[-1].id)
+
+    def _refresh_provisional(self, changes: Changes) -> None:
+        ids = set(self.store.provisional_cases(self.suffix)) - set(changes.cases)
+        self.projector.refresh(sorted(ids), changes)
+
+    def catch_up(self) -> int:
+        """Project until no notification is left; returns how many were read."""
+        total = 0
+        while not self.stopping.is_set():
+            read = self.run_once()
+            if not read:
+                break
+            total += read
+        return total
+
+    def run_forever(self, idle: float = 0.05) -> None:
+        """Follow the ledger until ``stop()``; errors are logged and retried."""
+        listener = self._subscribe()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    read = self.catch_up()
+                except Exception as exc:  # the next attempt starts from the last commit
+                    log.error("projection_failed", error_type=type(exc).__name__, exc_info=exc)
+                    self.stopping.wait(1.0)
+                    continue
+                if not read:
+                    self._wake.wait(idle)
+                    self._wake.clear()
+        finally:
+            if listener is not None:
+                listener.join(timeout=2)
+
+    def _subscribe(self) -> threading.Thread | None:
+        """On PostgreSQL, wake on new events through a subscription; elsewhere, poll."""
+        try:
+            head = self.ledger.recorder.max_notification_id() or 0
+            subscription = self.ledger.recorder.subscribe(gt=head)
+        except (NotImplementedError, AttributeError, TypeError):
+            return None
+
+        def listen() -> None:
+            with subscription:
+                for _ in subscription:
+                    self._wake.set()
+                    if self.stopping.is_set():
+                        break
+
+        self._subscription = subscription
+        thread = threading.Thread(target=listen, name="projection-subscription", daemon=True)
+        thread.start()
+        return thread
+
+    def wake(self) -> None:
+        """Look for new events now (called after a save in the same process)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+        subscription = getattr(self, "_subscription", None)
+        if subscription is not None:
+            subscription.stop()
+
+    def lag(self) -> dict[str, dict[str, int]]:
+        """Each view's position and how far it is behind the ledger's head."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        positions = self.store.positions()
+        return {view: {"position": positions.get(view, 0), "lag": head - positions.get(view, 0)} for view in VIEWS}
+
+
+def wait_for_position(store: ViewStore, views: Sequence[str], position: int, timeout: float) -> bool:
+    """Read-your-writes: wait (bounded) until the views have reached ``position``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        positions = store.positions()
+        if all(positions.get(view, 0) >= position for view in views):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
