@@ -59,9 +59,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed, for a repeatable county")] = 2026,
 ) -> None:
     """Load the demo county: mediators and cases in every stage, some deadlines met, some missed."""
-    from infrastructure.demo import load_demo
-
     from infrastructure.bootstrap import build_ledger
+    from infrastructure.demo import load_demo
 
     ledger = build_ledger(Settings())
     try:
@@ -70,6 +69,51 @@ def demo(
         ledger.close()
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def project() -> None:
+    """Run the projection worker: follow the ledger and keep the read views (until stopped)."""
+    import signal
+
+    from infrastructure.bootstrap import build_ledger, build_views
+    from infrastructure.logs import configure_logging
+    from infrastructure.worker import ProjectionWorker
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    ledger = build_ledger(settings)
+    store = build_views(settings)
+    worker = ProjectionWorker(ledger, store)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    try:
+        worker.run_forever()
+    finally:
+        store.db.close()
+        ledger.close()
+
+
+@app.command()
+def rebuild(
+    view: Annotated[str, typer.Argument(help="cases, audit or court")],
+) -> None:
+    """Rebuild a view from position zero into fresh tables and swap it in (the service keeps answering)."""
+    from infrastructure.bootstrap import build_ledger, build_views
+    from infrastructure.rebuild import rebuild_view
+    from infrastructure.views.store import VIEW_TABLES
+
+    if view not in VIEW_TABLES:
+        raise typer.BadParameter(f"one of: {', '.join(VIEW_TABLES)}", param_hint="VIEW")
+    settings = Settings()
+    ledger = build_ledger(settings)
+    store = build_views(settings)
+    try:
+        position = rebuild_view(ledger, store, view)
+    finally:
+        store.db.close()
+        ledger.close()
+    typer.echo(f"rebuilt {view} up to ledger position {position}")
 
 
 @calendar_app.command("load")

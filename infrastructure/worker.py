@@ -23,6 +23,7 @@ from application.projections.projector import VIEWS, Changes, LedgerProjector
 from domain.calendar_book import CalendarBook
 from domain.case import Case
 from domain.policy_book import PolicyBook
+from infrastructure.views.db import Cursor
 from infrastructure.views.store import ViewStore
 
 log = structlog.get_logger("caseledger.worker")
@@ -85,13 +86,17 @@ class ProjectionWorker:
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         with self.store.db.transaction() as cursor:
-            done = self.store.read_positions(cursor, self.views, self.suffix)
-            done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
-            changes = self.projector.project(notifications, done)
-            if changes.calendar_changed:
-                self._refresh_provisional(changes)
-            if changes:
-                self.store.write(cursor, changes, self.suffix)
+            self.apply_in(cursor, notifications)
+
+    def apply_in(self, cursor: Cursor, notifications: Sequence[Notification]) -> None:
+        """Project ``notifications`` and write them in the caller's transaction."""
+        done = self.store.read_positions(cursor, self.views, self.suffix)
+        done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
+        changes = self.projector.project(notifications, done)
+        if changes.calendar_changed:
+            self._refresh_provisional(changes)
+        if changes:
+            self.store.write(cursor, changes, self.suffix)
         self._primed_to = max(self._primed_to, notifications[-1].id)
 
     def _refresh_provisional(self, changes: Changes) -> None:

@@ -6,6 +6,7 @@ locking and the placeholder style differ, and they differ here.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -44,6 +45,18 @@ class ViewDatabase(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
+        """After a table swap, give an index built under ``suffix`` its live name."""
+        cursor.execute(f"DROP INDEX IF EXISTS {_index_name(ddl.format(s=suffix))}")
+        cursor.execute(ddl.format(s=""))
+
+
+def _index_name(ddl: str) -> str:
+    match = re.match(r"CREATE INDEX IF NOT EXISTS (\w+) ON", ddl)
+    if match is None:
+        raise ValueError(f"not an index definition: {ddl}")
+    return match.group(1)
 
 
 class SQLiteViews(ViewDatabase):
@@ -127,6 +140,11 @@ class PostgresViews(ViewDatabase):
 
     def lock_positions(self, cursor: Cursor) -> None:
         cursor.execute("LOCK TABLE view_positions IN SHARE ROW EXCLUSIVE MODE")
+
+    def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
+        # PostgreSQL renames in place instead of building the index again.
+        old, new = _index_name(ddl.format(s=suffix)), _index_name(ddl.format(s=""))
+        cursor.execute(f"ALTER INDEX IF EXISTS {old} RENAME TO {new}")
 
     def close(self) -> None:
         self._pool.close()
