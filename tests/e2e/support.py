@@ -170,6 +170,13 @@ class Api:
 
     # ---------------------------------------------------------------- reading
 
+    def ok_get(self, who: Who, path: str, **params: Any) -> dict[str, Any]:
+        """GET that must answer 200; returns the JSON body."""
+        response = self.get(who, path, **params)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     def case(self, case_id: str, who: Who = TOWNSHIP) -> dict[str, Any]:
         response = self.get(who, f"/cases/{case_id}")
         assert response.status_code == 200, response.text
