@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api.deps import Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routes import cases, court, mediation, mediators, ops, stats
+from api.routes import cases, court, mediation, mediators, ops, policies, reports, stats
 from api.schemas.common import Problem
 from api.security import TokenService
 from application.ledger import CaseLedger
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (cases, mediation, court, mediators, stats, ops):
+    for module in (cases, mediation, court, mediators, stats, policies, reports, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 

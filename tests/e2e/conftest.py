@@ -23,7 +23,15 @@ from tests.e2e.support import JWT_SECRET, Api, Headers, make_headers, open_clien
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """In-memory store, a fixed signing key, nothing written outside the test's directory."""
-    return Settings(backend="memory", jwt_secret=JWT_SECRET, data_dir=tmp_path / "data", log_level="WARNING")
+    # A generous read wait: on a loaded two-core machine the embedded worker may need more
+    # than the production default to reach a position; the tests assert that it does.
+    return Settings(
+        backend="memory",
+        jwt_secret=JWT_SECRET,
+        data_dir=tmp_path / "data",
+        log_level="WARNING",
+        read_wait_seconds=30,
+    )
 
 
 @pytest.fixture

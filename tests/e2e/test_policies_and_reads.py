@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.e2e.support import COUNTY, COURT, OTHER_TOWNSHIP, TOWNSHIP, Api, assert_problem, case_body
 
 
@@ -96,7 +98,8 @@ def test_a_case_as_of_a_past_moment_shows_the_state_and_deadlines_then(api: Api)
     assert [d["kind"] for d in then["deadlines"]] == ["dispatch"] and then["deadlines"][0]["status"] == "open"
 
 
-def test_waiting_for_a_position_the_views_never_reach_is_503(api: Api) -> None:
+def test_waiting_for_a_position_the_views_never_reach_is_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Read your writes is bounded: an unreachable position answers 503 problem details."""
+    monkeypatch.setattr(api.app.state.services.settings, "read_wait_seconds", 0.2)
     response = api.get(TOWNSHIP, "/cases", min_position=10**9)
     assert_problem(response, 503, "views-behind")
