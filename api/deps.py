@@ -45,19 +45,21 @@ class Services:
             )
 
 
-def get_services(request: Request) -> Services:
+# Dependencies that never block are ``async def``: FastAPI runs a plain ``def`` dependency
+# in a worker thread, and those hops cost more than the work on the hot write path.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_ledger(services: Annotated[Services, Depends(get_services)]) -> CaseLedger:
+async def get_ledger(services: Annotated[Services, Depends(get_services)]) -> CaseLedger:
     return services.ledger
 
 
 _bearer = HTTPBearer(auto_error=False, description="caseledger token (`caseledger token ...`)")
 
 
-def get_actor(
+async def get_actor(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
@@ -107,7 +109,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def min_position(
+async def min_position(
     min_position: Annotated[
         int | None,
         Query(ge=0, description="Wait (bounded) until the views include this ledger position (read your writes)"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from domain.values import Actor, Role
 from infrastructure.settings import Settings
 
 ALGORITHM = "HS256"
+_CACHE_SIZE = 10_000
 KEY_FILE = "jwt-signing-key"
 
 
@@ -46,6 +48,7 @@ class TokenService:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._lifetime = timedelta(hours=settings.token_hours)
+        self._verified: dict[str, tuple[Actor, float]] = {}
 
     def issue(self, *, user_id: str, role: str, unit: str, jurisdiction: str, now: datetime | None = None) -> str:
         """A signed token for one user."""
@@ -65,7 +68,23 @@ class TokenService:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str) -> Actor:
-        """The actor a token names, or ``AuthenticationError``."""
+        """The actor a token names, or ``AuthenticationError``.
+
+        A token verified once is remembered (by its exact text) until it expires, since a
+        client sends the same token with every request and verifying costs more than the
+        rest of a small command.
+        """
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        actor, expires = self._verify(token)
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (actor, expires)
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
@@ -90,4 +109,7 @@ class TokenService:
             raise AuthenticationError("the token names no known role")
         if not isinstance(jurisdiction, str) or not jurisdiction:
             raise AuthenticationError("the token names no jurisdiction")
-        return Actor(user_id=str(claims["sub"]), role=role, unit=str(claims.get("unit", "")), jurisdiction=jurisdiction)
+        actor = Actor(
+            user_id=str(claims["sub"]), role=role, unit=str(claims.get("unit", "")), jurisdiction=jurisdiction
+        )
+        return actor, float(claims["exp"])

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from application.access import authorize, authorize_place, authorize_read
 from application.errors import IdempotencyKeyReused
+from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
 from application.transcodings import register_value_transcodings
 from domain.calendar import WorkCalendar, YearSchedule
@@ -97,6 +98,7 @@ class CaseLedger(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.position_of = position_of or (lambda _id, _version: None)
+        self.group_commit = GroupCommit(self.save)
         # Called after every successful save: an in-process projection worker wakes at once.
         self.saved_listeners: list[Callable[[], None]] = []
         self.seed_calendar = seed_calendar or WorkCalendar(())
@@ -165,7 +167,7 @@ class CaseLedger(Application[UUID]):
                 )
             )
         try:
-            recordings = self.save(*to_save)
+            recordings = self.group_commit.save(*to_save)
         except IntegrityError:
             # Either a duplicate request won the race (or our own commit's reply was lost),
             # in which case its record replays; or another writer took this version.

@@ -1,0 +1,1 @@
+"""Throughput benchmarks on PostgreSQL (``make bench``): the ledger, the bare library and HTTP."""
