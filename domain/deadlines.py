@@ -87,6 +87,7 @@ def _china_day(moment: datetime, name: str) -> date:
     return moment.astimezone(CHINA_TZ).date()
 
 
+@lru_cache(maxsize=262_144)
 def due_after(calendar: WorkCalendar, start: datetime, period: Period) -> Due:
     """When ``period`` counted from the event at ``start`` runs out.
 
@@ -100,7 +101,9 @@ def due_after(calendar: WorkCalendar, start: datetime, period: Period) -> Due:
 
 
 # Deadlines depend only on the event's day, the period and the calendar; calendars are
-# immutable (a loaded year makes a new one), so answers can be remembered per calendar.
+# immutable (a loaded year makes a new one), so answers can be remembered per calendar
+# (by moment above, since a case's deadlines are asked again with every new event, and by
+# day here).
 @lru_cache(maxsize=65_536)
 def _due_from_day(calendar: WorkCalendar, day: date, period: Period) -> Due:
     counter = _Counter(calendar)

@@ -48,4 +48,5 @@ def rebuild_view(
             store.db.rename_index(cursor, ddl, SUFFIX)
         cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (reached, view))
         cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + SUFFIX,))
+        cursor.execute("DELETE FROM view_schema WHERE view = ?", (view + SUFFIX,))
     return reached

@@ -16,6 +16,7 @@ from api.schemas.case_view import CaseOut, EventOut, case_out, event_out
 from api.schemas.common import CommandReply
 from api.schemas.reads import CasePage, EvaluationOut, case_item, evaluation_out
 from application.access import list_scope
+from application.projections.rows import audit_data
 from domain.case import Status
 from domain.errors import InvalidCommand, InvalidTransition, NotFound
 from domain.policy_book import policy_named
@@ -130,7 +131,10 @@ def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: Ser
     case = ledger.get_case(case_id)
     ledger.authorize_case_read(actor, case)
     services.await_views(ledger.position_of(case_id, case.version), ("audit",))
-    return [event_out(entry, actor) for entry in services.queries.audit_trail(str(case_id))]
+    return [
+        event_out({**entry, "data": audit_data(ledger.mapper, entry)}, actor)
+        for entry in services.queries.audit_trail(str(case_id))
+    ]
 
 
 @router.get("/{case_id}/evaluation", response_model=EvaluationOut)

@@ -26,6 +26,29 @@ from domain.scoring import ScoringPolicy
 # The views this projector feeds; each keeps its own tracked position.
 VIEWS = ("cases", "audit", "court")
 
+# Case events that change nothing a case row or its evaluation shows but the version: their
+# row is the previous one with the new version, which spares deriving deadlines and scores
+# again. (A contract test compares every row with a full derivation.)
+ROW_NEUTRAL = frozenset(
+    {
+        "ProgressRecorded",
+        "MediatorChosen",
+        "RightsNotified",
+        "AppraisalRequested",
+        "AppraisalCompleted",
+        "MediationSessionHeld",
+        "UndisputedFactsRecorded",
+        "ProposalIssued",
+        "ProposalAccepted",
+        "ProposalObjected",
+        "Escalated",
+        "FollowUpVisited",
+        "JudicialConfirmationApplied",
+        "JudicialConfirmationRuled",
+        "PaymentOrderApplied",
+    }
+)
+
 
 @dataclass
 class Changes:
@@ -60,12 +83,14 @@ class LedgerProjector:
         self.calendar = seed_calendar
         self.adoptions: list[tuple[datetime, ScoringPolicy]] = []
         self._cases: OrderedDict[UUID, Case] = OrderedDict()
+        self._rows: dict[UUID, dict[str, Any]] = {}
         self._books: dict[UUID, Any] = {}
         self._cache_size = cache_size
 
     def forget(self) -> None:
         """Drop cached aggregates (after a failed write, their state may be ahead of the views)."""
         self._cases.clear()
+        self._rows.clear()
 
     def policy_at(self, moment: datetime) -> ScoringPolicy:
         return policy_in_force(self.adoptions, moment)
@@ -87,7 +112,7 @@ class LedgerProjector:
             if not wanted:
                 continue
             if owner in ("Case", "Mediator", "CalendarBook", "PolicyBook") and "audit" in wanted:
-                changes.audit.append(audit_entry(event, position))
+                changes.audit.append(audit_entry(event, notification))
             if owner == "Case":
                 self._project_case(event, position, wanted, changes)
         return changes
@@ -97,6 +122,7 @@ class LedgerProjector:
         for case_id in case_ids:
             case = self.load_case(UUID(case_id), None)
             self._cases[case.id] = case
+            self._rows.pop(case.id, None)
             row, evaluation = case_row(case, self.calendar, self.policy_at)
             changes.cases[case_id] = row
             changes.evaluations[case_id] = _evaluation_row(case, evaluation)
@@ -126,19 +152,26 @@ class LedgerProjector:
         else:
             case = self.load_case(case_id, event.originator_version)
         self._cases[case_id] = case
+        self._rows.pop(case_id, None)
         if len(self._cases) > self._cache_size:
-            self._cases.popitem(last=False)
+            evicted, _ = self._cases.popitem(last=False)
+            self._rows.pop(evicted, None)
         return case
 
     def _project_case(self, event: Any, position: int, wanted: list[str], changes: Changes) -> None:
         case = self._case_at(event)
         case_id = str(case.id)
         if "cases" in wanted:
-            row, evaluation = case_row(case, self.calendar, self.policy_at)
-            row["position"] = position
+            previous = self._rows.get(case.id)
+            if previous is not None and type(event).__name__ in ROW_NEUTRAL:
+                row = {**previous, "version": case.version, "position": position}
+            else:
+                derived, evaluation = case_row(case, self.calendar, self.policy_at)
+                row = {**derived, "position": position}
+                changes.evaluations[case_id] = _evaluation_row(case, evaluation)
+            self._rows[case.id] = row
             changes.cases[case_id] = row
             changes.history.append({**row, "valid_from": stamp(event.occurred_at), "valid_to": None})
-            changes.evaluations[case_id] = _evaluation_row(case, evaluation)
         if "court" in wanted and case.confirmations:
             for record in court_rows(case, self.calendar):
                 record["position"] = position

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from domain.calendar import WorkCalendar
 from domain.case import Case, Status, spec_event_name
@@ -187,10 +190,14 @@ def event_type(event: Any) -> str:
     return spec_event_name(name) if owner == "Case" else f"{owner}{name}"
 
 
-def audit_entry(event: Any, position: int) -> dict[str, Any]:
-    """One audit-trail row: who, when (both clocks), which request, what."""
+def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:
+    """One audit-trail row: who, when (both clocks), which request, and the stored event.
+
+    The event's data is kept exactly as stored (topic and state) rather than re-encoded:
+    that is both cheaper on a rebuild and what an auditor wants to see.
+    """
     return {
-        "position": position,
+        "position": notification.id,
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "type": event_type(event),
@@ -199,5 +206,18 @@ def audit_entry(event: Any, position: int) -> dict[str, Any]:
         "recorded_at": stamp(event.timestamp),
         "request_id": event.request_id,
         "imported": int(event.imported),
-        "data": {k: _plain(v) for k, v in vars(event).items() if k not in _COMMON},
+        "topic": notification.topic,
+        "state": notification.state.decode("utf-8"),
     }
+
+
+def audit_data(mapper: Mapper[UUID], row: dict[str, Any]) -> dict[str, Any]:
+    """The data of a stored audit row, decoded by the ledger's own mapper."""
+    stored = StoredEvent(
+        originator_id=UUID(row["aggregate_id"]),
+        originator_version=int(row["version"]),
+        topic=row["topic"],
+        state=row["state"].encode("utf-8"),
+    )
+    event = mapper.to_domain_event(stored)
+    return {k: _plain(v) for k, v in vars(event).items() if k not in _COMMON}

@@ -184,7 +184,6 @@ class ViewQueries:
         rows = self.db.query("SELECT * FROM audit WHERE aggregate_id = ? ORDER BY version", [aggregate_id])
         for row in rows:
             row["actor"] = json.loads(row["actor"])
-            row["data"] = json.loads(row["data"])
             row["imported"] = bool(row["imported"])
         return rows
 

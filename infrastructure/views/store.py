@@ -6,8 +6,10 @@ Each view (``cases``, ``audit``, ``court``) owns its tables and one row of
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from application.projections.projector import VIEWS, Changes
@@ -39,11 +41,11 @@ def _case_columns_ddl() -> str:
 
 
 AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurred_at", "recorded_at",
-                 "request_id", "imported", "data")  # fmt: skip
+                 "request_id", "imported", "topic", "state")  # fmt: skip
 COURT_COLUMNS = ("confirmation_id", "case_id", "position", "court", "status", "applied_at", "window_due_at",
                  "ruled_at", "ruling_number", "agreement", "parties", "mediator", "jurisdiction", "township")  # fmt: skip
 EVALUATION_COLUMNS = ("case_id", "policy", "score", "grade", "grade_code", "evaluation")
-_JSON = {"actor", "data", "agreement", "parties", "mediator", "evaluation"}
+_JSON = {"actor", "agreement", "parties", "mediator", "evaluation"}
 
 # Tables of each view, with their DDL (``{s}`` is the rebuild suffix).
 TABLES: dict[str, list[str]] = {
@@ -56,7 +58,8 @@ TABLES: dict[str, list[str]] = {
     ],
     "audit": [
         "CREATE TABLE IF NOT EXISTS audit{s} (position BIGINT PRIMARY KEY, aggregate_id TEXT, version BIGINT, "
-        "type TEXT, actor TEXT, occurred_at TEXT, recorded_at TEXT, request_id TEXT, imported BIGINT, data TEXT)",
+        "type TEXT, actor TEXT, occurred_at TEXT, recorded_at TEXT, request_id TEXT, imported BIGINT, topic TEXT, "
+        "state TEXT)",
     ],
     "court": [
         "CREATE TABLE IF NOT EXISTS court{s} (confirmation_id TEXT PRIMARY KEY, case_id TEXT, position BIGINT, "
@@ -84,6 +87,8 @@ INDEXES: dict[str, list[str]] = {
     ],
 }
 VIEW_TABLES = {"cases": ("cases", "case_history", "evaluations"), "audit": ("audit",), "court": ("court",)}
+# A fingerprint of each view's layout: stored views of another layout are rebuilt.
+LAYOUTS = {view: hashlib.sha256("\n".join(TABLES[view] + INDEXES[view]).encode()).hexdigest()[:16] for view in TABLES}
 
 
 def _value(name: str, value: Any) -> Any:
@@ -93,8 +98,11 @@ def _value(name: str, value: Any) -> Any:
 
 
 def _values(columns: Sequence[str], row: dict[str, Any]) -> tuple[Any, ...]:
-    # Only audit, court and evaluation rows carry JSON; case rows (the bulk) are plain.
-    return tuple(_value(name, row[name]) if name in _JSON else row.get(name) for name in columns)
+    return tuple(_value(name, row.get(name)) for name in columns)
+
+
+_CASE_VALUES = itemgetter(*CASE_COLUMNS)
+_HISTORY_VALUES = itemgetter(*CASE_COLUMNS, "valid_from", "valid_to")
 
 
 def _upsert(table: str, columns: Sequence[str], key: str) -> str:
@@ -111,11 +119,28 @@ class ViewStore:
         self.db = db
 
     def create(self, views: Sequence[str] = VIEWS, suffix: str = "") -> None:
+        """Create the tables; views built by another version of this code are dropped first.
+
+        Views are projections, so a changed layout is never migrated: it is rebuilt from the
+        ledger, which the worker does by itself from position zero.
+        """
         with self.db.transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS view_positions (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
+            cursor.execute("CREATE TABLE IF NOT EXISTS view_schema (view TEXT PRIMARY KEY, layout TEXT NOT NULL)")
             for view in views:
+                cursor.execute("SELECT layout FROM view_schema WHERE view = ?", (view + suffix,))
+                found = cursor.fetchone()
+                stored = None if found is None else (found["layout"] if isinstance(found, dict) else found[0])
+                if stored is not None and stored != LAYOUTS[view]:
+                    for table in VIEW_TABLES[view]:
+                        cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+                    cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + suffix,))
+                cursor.execute(
+                    "INSERT INTO view_schema (view, layout) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET layout = ?",
+                    (view + suffix, LAYOUTS[view], LAYOUTS[view]),
+                )
                 for ddl in TABLES[view] + INDEXES[view]:
                     cursor.execute(ddl.format(s=suffix))
                 cursor.execute(
@@ -128,6 +153,7 @@ class ViewStore:
             for table in VIEW_TABLES[view]:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
             cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + suffix,))
+            cursor.execute("DELETE FROM view_schema WHERE view = ?", (view + suffix,))
 
     def positions(self) -> dict[str, int]:
         rows = self.db.query("SELECT view, position FROM view_positions")
@@ -154,7 +180,8 @@ class ViewStore:
         if changes.cases:
             cursor.executemany(
                 _upsert(f"cases{s}", CASE_COLUMNS, "case_id"),
-                [_values(CASE_COLUMNS, row) for row in changes.cases.values()],
+                # Case rows (the bulk of every batch) have every column and no JSON.
+                [_CASE_VALUES(row) for row in changes.cases.values()],
             )
         if changes.history:
             self._write_history(cursor, changes.history, s)
@@ -203,5 +230,5 @@ class ViewStore:
         marks = ", ".join("?" for _ in columns)
         cursor.executemany(
             f"INSERT INTO case_history{s} ({names}) VALUES ({marks}) ON CONFLICT (case_id, version) DO NOTHING",
-            [_values(columns, row) for row in history],
+            [_HISTORY_VALUES(row) for row in history],
         )
