@@ -80,7 +80,9 @@ class ProjectionWorker:
         try:
             self._apply(notifications)
         except Exception:
+            # The projector moved ahead of the views; start it again from what they hold.
             self.projector.forget()
+            self._primed_to = 0
             raise
         return len(notifications)
 
@@ -94,14 +96,15 @@ class ProjectionWorker:
         done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
         changes = self.projector.project(notifications, done)
         if changes.calendar_changed:
-            self._refresh_provisional(changes)
+            self._refresh_provisional(cursor, changes)
         if changes:
             self.store.write(cursor, changes, self.suffix)
         self._primed_to = max(self._primed_to, notifications[-1].id)
 
-    def _refresh_provisional(self, changes: Changes) -> None:
-        ids = set(self.store.provisional_cases(self.suffix)) - set(changes.cases)
-        self.projector.refresh(sorted(ids), changes)
+    def _refresh_provisional(self, cursor: Cursor, changes: Changes) -> None:
+        # Rows of this batch were already derived again by the projector.
+        stored = [row for row in self.store.provisional_cases(cursor, self.suffix) if row[0] not in changes.cases]
+        self.projector.refresh(sorted(stored), changes)
 
     def catch_up(self) -> int:
         """Project until no notification is left; returns how many were read."""

@@ -88,9 +88,12 @@ class LedgerProjector:
         self._cache_size = cache_size
 
     def forget(self) -> None:
-        """Drop cached aggregates (after a failed write, their state may be ahead of the views)."""
+        """Drop everything derived from events (after a failed write it may be ahead of the views)."""
         self._cases.clear()
         self._rows.clear()
+        self._books.clear()
+        self.calendar = self.seed_calendar
+        self.adoptions = []
 
     def policy_at(self, moment: datetime) -> ScoringPolicy:
         return policy_in_force(self.adoptions, moment)
@@ -108,7 +111,9 @@ class LedgerProjector:
             if owner in ("CalendarBook", "PolicyBook"):
                 # Followed even when no view wants the event: later rows depend on them.
                 self.follow_book(event)
-                changes.calendar_changed = changes.calendar_changed or (owner == "CalendarBook" and "cases" in wanted)
+                if owner == "CalendarBook" and "cases" in wanted:
+                    changes.calendar_changed = True
+                    self._recalendar_batch(changes)
             if not wanted:
                 continue
             if owner in ("Case", "Mediator", "CalendarBook", "PolicyBook") and "audit" in wanted:
@@ -117,16 +122,33 @@ class LedgerProjector:
                 self._project_case(event, position, wanted, changes)
         return changes
 
-    def refresh(self, case_ids: Sequence[str], changes: Changes) -> None:
-        """Recompute rows of cases whose deadlines depend on a calendar that just changed."""
-        for case_id in case_ids:
-            case = self.load_case(UUID(case_id), None)
-            self._cases[case.id] = case
-            self._rows.pop(case.id, None)
-            row, evaluation = case_row(case, self.calendar, self.policy_at)
-            changes.cases[case_id] = row
-            changes.evaluations[case_id] = _evaluation_row(case, evaluation)
-            changes.court.update({r["confirmation_id"]: r for r in court_rows(case, self.calendar)})
+    def refresh(self, stored: Sequence[tuple[str, int, int]], changes: Changes) -> None:
+        """Recompute stored rows (case id, version, position) under a calendar that just changed.
+
+        Each case is taken at the version its row shows, so the refreshed row differs from
+        the stored one only by the calendar, and keeps its ledger position.
+        """
+        for case_id, version, position in stored:
+            case = self.load_case(UUID(case_id), version)
+            self._rederive(case, position, changes)
+
+    def _rederive(self, case: Case, position: int, changes: Changes) -> None:
+        row, evaluation = case_row(case, self.calendar, self.policy_at)
+        row["position"] = position
+        changes.cases[str(case.id)] = row
+        changes.evaluations[str(case.id)] = _evaluation_row(case, evaluation)
+        if self._cases.get(case.id) is case or case.id not in self._cases:
+            self._rows[case.id] = row
+        for record in court_rows(case, self.calendar):
+            record["position"] = position
+            changes.court[record["confirmation_id"]] = record
+
+    def _recalendar_batch(self, changes: Changes) -> None:
+        """Rows of this batch derived before a calendar change, derived again after it."""
+        for case_id, row in list(changes.cases.items()):
+            case = self._cases.get(UUID(case_id))
+            if row["provisional"] and case is not None and case.version == row["version"]:
+                self._rederive(case, row["position"], changes)
 
     def follow_book(self, event: Any) -> None:
         """Move the calendar or the scoring policies forward by one of their events."""

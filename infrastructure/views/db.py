@@ -68,10 +68,13 @@ class SQLiteViews(ViewDatabase):
         self._uri = path.startswith("file:")
         self._path = path
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
-        # An in-memory database lives only while a connection holds it open.
+        # An in-memory database lives only while a connection holds it open; and its
+        # shared-cache table locks fail at once instead of waiting, so every thread uses
+        # this one connection, one at a time.
         self._keeper = self._connect()
+        self._in_memory = "mode=memory" in path
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, uri=self._uri, check_same_thread=False, isolation_level=None, timeout=30)
@@ -82,6 +85,8 @@ class SQLiteViews(ViewDatabase):
         return conn
 
     def _conn(self) -> sqlite3.Connection:
+        if self._in_memory:
+            return self._keeper
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
@@ -101,6 +106,9 @@ class SQLiteViews(ViewDatabase):
             conn.execute("COMMIT")
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self._in_memory:
+            with self._write_lock:
+                return [dict(row) for row in self._keeper.execute(statement, params).fetchall()]
         return [dict(row) for row in self._conn().execute(statement, params).fetchall()]
 
     def lock_positions(self, cursor: Cursor) -> None:

@@ -170,9 +170,15 @@ class ViewStore:
             result[view] = int(row[1] if not isinstance(row, dict) else row["position"]) if row else 0
         return result
 
-    def provisional_cases(self, suffix: str = "") -> list[str]:
-        rows = self.db.query(f"SELECT case_id FROM cases{suffix} WHERE provisional = 1")
-        return [row["case_id"] for row in rows]
+    def provisional_cases(self, cursor: Cursor, suffix: str = "") -> list[tuple[str, int, int]]:
+        """(case id, version, position) of stored rows with a provisional deadline."""
+        cursor.execute(f"SELECT case_id, version, position FROM cases{suffix} WHERE provisional = 1")
+        return [
+            (row["case_id"], int(row["version"]), int(row["position"]))
+            if isinstance(row, dict)
+            else (row[0], int(row[1]), int(row[2]))
+            for row in cursor.fetchall()
+        ]
 
     def write(self, cursor: Cursor, changes: Changes, suffix: str = "") -> None:
         """Rows of every view in ``changes`` and their new positions, in the caller's transaction."""
