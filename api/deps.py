@@ -6,8 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Query, Request
 
 from api.problems import AuthenticationError, ViewsBehindError
 from api.security import TokenService
@@ -19,6 +18,8 @@ from infrastructure.settings import Settings
 from infrastructure.views.queries import ViewQueries
 from infrastructure.views.store import ViewStore
 from infrastructure.worker import ProjectionWorker, wait_for_position
+
+IDEMPOTENCY_KEY_LIMIT = 128
 
 
 @dataclass
@@ -45,27 +46,26 @@ class Services:
             )
 
 
-# Dependencies that never block are ``async def``: FastAPI runs a plain ``def`` dependency
-# in a worker thread, and those hops cost more than the work on the hot write path.
+# The dependencies of the hot write path read the request directly and are ``async def``:
+# FastAPI runs a plain ``def`` dependency in a worker thread, and resolving nested
+# dependencies and header parameters costs more than the command itself. The headers and
+# the bearer scheme they read are documented in the OpenAPI document by ``api.main``.
 async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-async def get_ledger(services: Annotated[Services, Depends(get_services)]) -> CaseLedger:
+async def get_ledger(request: Request) -> CaseLedger:
+    services: Services = request.app.state.services
     return services.ledger
 
 
-_bearer = HTTPBearer(auto_error=False, description="caseledger token (`caseledger token ...`)")
-
-
-async def get_actor(
-    services: Annotated[Services, Depends(get_services)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+async def get_actor(request: Request) -> Actor:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("a bearer token is required")
-    return services.tokens.verify(credentials.credentials)
+    services: Services = request.app.state.services
+    return services.tokens.verify(token.strip())
 
 
 def _expected_version(if_match: str | None) -> int | None:
@@ -77,29 +77,20 @@ def _expected_version(if_match: str | None) -> int | None:
     return int(value)
 
 
-async def get_caller(
-    request: Request,
-    actor: Annotated[Actor, Depends(get_actor)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=128,
-            description="Repeat a command safely: the same key replays the first response.",
-        ),
-    ] = None,
-    if_match: Annotated[
-        str | None, Header(alias="If-Match", description="The version the command expects (optimistic concurrency).")
-    ] = None,
-) -> Caller:
+async def get_caller(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Caller:
+    key = request.headers.get("idempotency-key", "")
+    if len(key) > IDEMPOTENCY_KEY_LIMIT:
+        raise InvalidCommand(
+            f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_LIMIT} characters", field="Idempotency-Key"
+        )
     body = await request.body()
     request_hash = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
     return Caller(
         actor=actor,
         request_id=getattr(request.state, "request_id", ""),
-        idempotency_key=idempotency_key or "",
+        idempotency_key=key,
         request_hash=request_hash,
-        expected_version=_expected_version(if_match),
+        expected_version=_expected_version(request.headers.get("if-match")),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.deps import Services
+from api.deps import IDEMPOTENCY_KEY_LIMIT, Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
 from api.routes import cases, court, mediation, mediators, ops, policies, reports, stats
@@ -27,6 +27,43 @@ DESCRIPTION = """
 immutable event; state and deadlines are derived from the events. Errors are RFC 9457 problem
 details. Commands accept `If-Match` (the version) and `Idempotency-Key`.
 """
+
+
+COMMAND_HEADERS = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Repeat a command safely: the same key replays the first response and records nothing again.",
+        "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_LIMIT},
+    },
+    {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The version the command expects, e.g. "3" (optimistic concurrency; stale → 412).',
+        "schema": {"type": "string"},
+    },
+]
+
+
+def document_request_headers(schema: dict[str, Any]) -> None:
+    """The bearer scheme on every API operation and the command headers on every command.
+
+    The dependencies read these from the request directly (see ``api.deps``), so they are
+    declared here, in one place, for readers of the document.
+    """
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "`caseledger token ...`"}
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            operation["security"] = [{"bearer": []}]
+            if method == "post":
+                operation.setdefault("parameters", []).extend(COMMAND_HEADERS)
 
 
 def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = None) -> FastAPI:
@@ -80,6 +117,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
 
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+            document_request_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
