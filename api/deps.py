@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, Query, Request
 
-from api.problems import AuthenticationError, ViewsBehindError
+from api.problems import AuthenticationError, ReadNotLoggedError, ViewsBehindError
 from api.security import TokenService
 from application.ledger import Caller, CaseLedger
 from application.projections.projector import VIEWS
@@ -110,3 +112,27 @@ async def min_position(
 
 
 MinPositionDep = Annotated[int | None, Depends(min_position)]
+
+
+def record_read(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> None:
+    """Log this read of case data in the ledger before it is served; if that fails, refuse it.
+
+    A plain ``def``: the write blocks, so FastAPI runs it in a worker thread. The reason
+    comes from ``X-Access-Reason`` (percent-encoded, since headers carry no Chinese).
+    """
+    services: Services = request.app.state.services
+    reason = unquote(request.headers.get("x-access-reason", ""))
+    try:
+        services.ledger.record_read(
+            actor,
+            request_id=getattr(request.state, "request_id", ""),
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            reason=reason,
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise ReadNotLoggedError("the read could not be logged, so it is refused; retry shortly") from exc
+
+
+ReadLogged = Depends(record_read)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api.deps import IDEMPOTENCY_KEY_LIMIT, Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routes import cases, court, mediation, mediators, ops, policies, reports, stats
+from api.routes import cases, court, mediation, mediators, ops, oversight, policies, reports, stats
 from api.schemas.common import Problem
 from api.security import TokenService
 from application.ledger import CaseLedger
@@ -47,6 +47,15 @@ COMMAND_HEADERS = [
 ]
 
 
+READ_REASON_HEADER = {
+    "name": "X-Access-Reason",
+    "in": "header",
+    "required": False,
+    "description": "Why this read is made (percent-encoded UTF-8); kept in the access log with the read.",
+    "schema": {"type": "string"},
+}
+
+
 def document_request_headers(schema: dict[str, Any]) -> None:
     """The bearer scheme on every API operation and the command headers on every command.
 
@@ -64,6 +73,8 @@ def document_request_headers(schema: dict[str, Any]) -> None:
             operation["security"] = [{"bearer": []}]
             if method == "post":
                 operation.setdefault("parameters", []).extend(COMMAND_HEADERS)
+            elif method == "get":
+                operation.setdefault("parameters", []).append(READ_REASON_HEADER)
 
 
 def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = None) -> FastAPI:
@@ -107,7 +118,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (cases, mediation, court, mediators, stats, policies, reports, ops):
+    for module in (cases, mediation, court, mediators, stats, policies, reports, oversight, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 

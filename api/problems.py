@@ -42,6 +42,13 @@ class AuthenticationError(Exception):
         self.detail = detail
 
 
+class ReadNotLoggedError(DomainError):
+    """A read of case data whose access record could not be written is refused."""
+
+    code = "read-not-logged"
+    title = "访问记录无法写入，拒绝读取"
+
+
 class ViewsBehindError(DomainError):
     """A read asked for a position the views have not reached within the wait bound."""
 
@@ -51,6 +58,7 @@ class ViewsBehindError(DomainError):
 
 STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ViewsBehindError, 503),
+    (ReadNotLoggedError, 503),
     (NotFound, 404),
     (VersionMismatchError, 412),
     (ConcurrentUpdateError, 409),

@@ -18,6 +18,7 @@ from application.errors import IdempotencyKeyReused
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
 from application.transcodings import register_value_transcodings
+from domain.access_log import AccessRecord
 from domain.calendar import WorkCalendar, YearSchedule
 from domain.calendar_book import CALENDAR_BOOK_ID, CalendarBook
 from domain.case import Case
@@ -302,6 +303,16 @@ class CaseLedger(Application[UUID]):
         return self._save(caller, book, extra={"policy": scoring_policy.name})
 
     # ------------------------------------------------------------------ reading
+
+    def record_read(self, reader: Actor, *, request_id: str, method: str, path: str, query: str, reason: str) -> int:
+        """Log a read of case data before it is served; a read that cannot be logged fails.
+
+        Returns the record's ledger position.
+        """
+        p = Provenance(reader, self.clock(), request_id, False)
+        record = AccessRecord.record(uuid4(), p, method=method, path=path, query=query, reason=reason)
+        recordings = self.group_commit.save(record)
+        return recordings[-1].notification.id
 
     def view_case(self, case_id: UUID, reader: Actor, as_of: datetime | None = None) -> CaseView:
         """A case with its deadlines, if the reader may see it; ``as_of`` gives it as it stood then.

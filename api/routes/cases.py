@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ServicesDep
+from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ReadLogged, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas import cases as s
@@ -56,7 +56,7 @@ def register(body: s.RegisterCase, ledger: LedgerDep, caller: CallerDep) -> Resp
     return reply(result, status=201)
 
 
-@router.get("", response_model=CasePage)
+@router.get("", response_model=CasePage, dependencies=[ReadLogged])
 def list_cases(
     services: ServicesDep,
     actor: ActorDep,
@@ -114,7 +114,7 @@ def list_cases(
     return CasePage(items=[case_item(r) for r in page.items], next_cursor=page.next_cursor, views_position=position)
 
 
-@router.get("/{case_id}", response_model=CaseOut)
+@router.get("/{case_id}", response_model=CaseOut, dependencies=[ReadLogged])
 def read_case(
     case_id: UUID,
     ledger: LedgerDep,
@@ -125,7 +125,7 @@ def read_case(
     return case_out(ledger.view_case(case_id, actor, as_of), actor, ledger.organisation)
 
 
-@router.get("/{case_id}/events", response_model=list[EventOut])
+@router.get("/{case_id}/events", response_model=list[EventOut], dependencies=[ReadLogged])
 def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: ServicesDep) -> list[EventOut]:
     """The audit trail from its view: every event of the case in order, with its ledger position."""
     case = ledger.get_case(case_id)
@@ -137,7 +137,7 @@ def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: Ser
     ]
 
 
-@router.get("/{case_id}/evaluation", response_model=EvaluationOut)
+@router.get("/{case_id}/evaluation", response_model=EvaluationOut, dependencies=[ReadLogged])
 def read_evaluation(
     case_id: UUID,
     ledger: LedgerDep,

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ServicesDep
+from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ReadLogged, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas.case_view import party_out
@@ -54,7 +54,7 @@ def _record(row: dict[str, Any], actor: Actor) -> CourtRecordOut:
     )
 
 
-@router.get("/confirmations", response_model=CourtPage)
+@router.get("/confirmations", response_model=CourtPage, dependencies=[ReadLogged])
 def list_confirmations(
     services: ServicesDep,
     actor: ActorDep,
@@ -77,7 +77,7 @@ def list_confirmations(
     )
 
 
-@router.get("/confirmations/{confirmation_id}", response_model=CourtRecordOut)
+@router.get("/confirmations/{confirmation_id}", response_model=CourtRecordOut, dependencies=[ReadLogged])
 def read_confirmation(
     confirmation_id: str, services: ServicesDep, actor: ActorDep, at: MinPositionDep
 ) -> CourtRecordOut:

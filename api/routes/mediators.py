@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.deps import ActorDep, CallerDep, LedgerDep
+from api.deps import ActorDep, CallerDep, LedgerDep, ReadLogged
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas import mediators as s
@@ -22,7 +22,7 @@ def register(body: s.RegisterMediator, ledger: LedgerDep, caller: CallerDep) -> 
     return reply(ledger.register_mediator(caller, **body.model_dump()), status=201, id_field="mediator_id")
 
 
-@router.get("/{mediator_id}", response_model=s.MediatorOut)
+@router.get("/{mediator_id}", response_model=s.MediatorOut, dependencies=[ReadLogged])
 def read(mediator_id: UUID, ledger: LedgerDep, actor: ActorDep) -> s.MediatorOut:
     """A mediator's qualification and complaints."""
     mediator = ledger.get_mediator(mediator_id)

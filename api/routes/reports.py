@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ActorDep, MinPositionDep, Services, ServicesDep
+from api.deps import ActorDep, MinPositionDep, ReadLogged, Services, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.routes.stats import BREAKDOWN_LABELS, labels, period_bounds
 from api.schemas.case_view import cst
@@ -304,6 +304,7 @@ def _wants_xlsx(accept: str | None) -> bool:
     response_model=ReportOut,
     summary="Report 日分析 / 周综述 / 月报告",
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+    dependencies=[ReadLogged],
 )
 def report(
     services: ServicesDep,

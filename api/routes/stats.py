@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from api.deps import ActorDep, MinPositionDep, Services, ServicesDep
+from api.deps import ActorDep, MinPositionDep, ReadLogged, Services, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.reads import FiguresOut, OverviewOut
 from application.access import list_scope
@@ -79,7 +79,7 @@ def figures(
     )
 
 
-@router.get("/stats/overview", response_model=OverviewOut)
+@router.get("/stats/overview", response_model=OverviewOut, dependencies=[ReadLogged])
 def overview(
     services: ServicesDep,
     actor: ActorDep,
@@ -107,7 +107,7 @@ def overview(
     )
 
 
-@router.get("/rankings", response_model=list[FiguresOut])
+@router.get("/rankings", response_model=list[FiguresOut], dependencies=[ReadLogged])
 def rankings(
     services: ServicesDep,
     actor: ActorDep,

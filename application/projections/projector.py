@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
-from application.projections.rows import audit_entry, case_row, court_rows, stamp
+from application.projections.rows import access_row, audit_entry, case_row, court_rows, stamp
 from domain.calendar import WorkCalendar
 from domain.calendar_book import CalendarBook
 from domain.case import Case
@@ -24,7 +24,7 @@ from domain.policy_book import PolicyBook, policy_in_force
 from domain.scoring import ScoringPolicy
 
 # The views this projector feeds; each keeps its own tracked position.
-VIEWS = ("cases", "audit", "court")
+VIEWS = ("cases", "audit", "court", "access")
 
 # Case events that change nothing a case row or its evaluation shows but the version: their
 # row is the previous one with the new version, which spares deriving deadlines and scores
@@ -60,6 +60,7 @@ class Changes:
     evaluations: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     court: dict[str, dict[str, Any]] = field(default_factory=dict)
+    access: list[dict[str, Any]] = field(default_factory=list)
     calendar_changed: bool = False
 
     def __bool__(self) -> bool:
@@ -120,6 +121,8 @@ class LedgerProjector:
                 changes.audit.append(audit_entry(event, notification))
             if owner == "Case":
                 self._project_case(event, position, wanted, changes)
+            elif owner == "AccessRecord" and "access" in wanted:
+                changes.access.append(access_row(event, position))
         return changes
 
     def refresh(self, stored: Sequence[tuple[str, int, int]], changes: Changes) -> None:

@@ -221,3 +221,19 @@ def audit_data(mapper: Mapper[UUID], row: dict[str, Any]) -> dict[str, Any]:
     )
     event = mapper.to_domain_event(stored)
     return {k: _plain(v) for k, v in vars(event).items() if k not in _COMMON}
+
+
+def access_row(event: Any, position: int) -> dict[str, Any]:
+    """One entry of the access log: who read what, when, and why."""
+    return {
+        "position": position,
+        "user_id": event.actor.user_id,
+        "role": event.actor.role,
+        "unit": event.actor.unit,
+        "method": event.method,
+        "path": event.path,
+        "query": event.query,
+        "reason": event.reason,
+        "occurred_at": stamp(event.occurred_at),
+        "request_id": event.request_id,
+    }

@@ -251,6 +251,32 @@ class ViewQueries:
         rows = self.db.query(sql, [*[s, e] * 10, n, *source_params, *scope_params, n])
         return [_rates(row) for row in rows]
 
+    # ------------------------------------------------------------------ access log
+
+    def access_log(
+        self,
+        *,
+        user_id: str | None = None,
+        path_prefix: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Recorded reads, newest first; ``before`` is the position to continue below."""
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if user_id:
+            where.append("user_id = ?")
+            params.append(user_id)
+        if path_prefix:
+            where.append("substr(path, 1, ?) = ?")
+            params += [len(path_prefix), path_prefix]
+        if before is not None:
+            where.append("position < ?")
+            params.append(before)
+        return self.db.query(
+            f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT ?", [*params, limit]
+        )
+
     # ------------------------------------------------------------------ court records
 
     def court_records(

@@ -45,6 +45,7 @@ AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurr
 COURT_COLUMNS = ("confirmation_id", "case_id", "position", "court", "status", "applied_at", "window_due_at",
                  "ruled_at", "ruling_number", "agreement", "parties", "mediator", "jurisdiction", "township")  # fmt: skip
 EVALUATION_COLUMNS = ("case_id", "policy", "score", "grade", "grade_code", "evaluation")
+ACCESS_COLUMNS = ("position", "user_id", "role", "unit", "method", "path", "query", "reason", "occurred_at", "request_id")
 _JSON = {"actor", "agreement", "parties", "mediator", "evaluation"}
 
 # Tables of each view, with their DDL (``{s}`` is the rebuild suffix).
@@ -60,6 +61,10 @@ TABLES: dict[str, list[str]] = {
         "CREATE TABLE IF NOT EXISTS audit{s} (position BIGINT PRIMARY KEY, aggregate_id TEXT, version BIGINT, "
         "type TEXT, actor TEXT, occurred_at TEXT, recorded_at TEXT, request_id TEXT, imported BIGINT, topic TEXT, "
         "state TEXT)",
+    ],
+    "access": [
+        "CREATE TABLE IF NOT EXISTS access_log{s} (position BIGINT PRIMARY KEY, user_id TEXT, role TEXT, unit TEXT, "
+        "method TEXT, path TEXT, query TEXT, reason TEXT, occurred_at TEXT, request_id TEXT)",
     ],
     "court": [
         "CREATE TABLE IF NOT EXISTS court{s} (confirmation_id TEXT PRIMARY KEY, case_id TEXT, position BIGINT, "
@@ -81,12 +86,21 @@ INDEXES: dict[str, list[str]] = {
         "CREATE INDEX IF NOT EXISTS case_history{s}_valid ON case_history{s} (valid_from, valid_to)",
     ],
     "audit": ["CREATE INDEX IF NOT EXISTS audit{s}_aggregate ON audit{s} (aggregate_id, version)"],
+    "access": [
+        "CREATE INDEX IF NOT EXISTS access_log{s}_user ON access_log{s} (user_id, position)",
+        "CREATE INDEX IF NOT EXISTS access_log{s}_path ON access_log{s} (path, position)",
+    ],
     "court": [
         "CREATE INDEX IF NOT EXISTS court{s}_court ON court{s} (court, applied_at)",
         "CREATE INDEX IF NOT EXISTS court{s}_case ON court{s} (case_id)",
     ],
 }
-VIEW_TABLES = {"cases": ("cases", "case_history", "evaluations"), "audit": ("audit",), "court": ("court",)}
+VIEW_TABLES = {
+    "cases": ("cases", "case_history", "evaluations"),
+    "audit": ("audit",),
+    "court": ("court",),
+    "access": ("access_log",),
+}
 # A fingerprint of each view's layout: stored views of another layout are rebuilt.
 LAYOUTS = {view: hashlib.sha256("\n".join(TABLES[view] + INDEXES[view]).encode()).hexdigest()[:16] for view in TABLES}
 
@@ -204,6 +218,13 @@ class ViewStore:
             cursor.executemany(
                 f"INSERT INTO audit{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
                 [_values(AUDIT_COLUMNS, row) for row in changes.audit],
+            )
+        if changes.access:
+            names = ", ".join(ACCESS_COLUMNS)
+            marks = ", ".join("?" for _ in ACCESS_COLUMNS)
+            cursor.executemany(
+                f"INSERT INTO access_log{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
+                [_values(ACCESS_COLUMNS, row) for row in changes.access],
             )
         if changes.court:
             cursor.executemany(

@@ -193,8 +193,13 @@ class Api:
         return [e["type"] for e in self.events(case_id)]
 
     def head(self) -> int:
-        """The ledger's last position: anything recorded anywhere moves it."""
-        return int(self.app.state.services.ledger.recorder.max_notification_id() or 0)
+        """The ledger's last position of anything but a logged read (reads are logged as events)."""
+        recorder = self.app.state.services.ledger.recorder
+        top = int(recorder.max_notification_id() or 0)
+        for notification in reversed(recorder.select_notifications(start=1, limit=top or 1)):
+            if "AccessRecord" not in notification.topic:
+                return int(notification.id)
+        return 0
 
     @contextmanager
     def records_nothing(self, case_id: str | None = None) -> Iterator[None]:

@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.support import COUNTY, COURT, OTHER_TOWNSHIP, TOWNSHIP, Api, assert_problem, case_body
+from tests.e2e.support import (
+    ADMIN,
+    COUNTY,
+    COURT,
+    OTHER_TOWNSHIP,
+    OVERSIGHT,
+    TOWNSHIP,
+    Api,
+    assert_problem,
+    case_body,
+)
 
 
 def test_a_concluded_case_is_scored_under_v1_with_every_contribution_traced(api: Api) -> None:
@@ -103,3 +113,31 @@ def test_waiting_for_a_position_the_views_never_reach_is_503(api: Api, monkeypat
     monkeypatch.setattr(api.app.state.services.settings, "read_wait_seconds", 0.2)
     response = api.get(TOWNSHIP, "/cases", min_position=10**9)
     assert_problem(response, 503, "views-behind")
+
+
+def test_every_read_of_case_data_is_logged_with_who_and_why(api: Api) -> None:
+    """SPEC §9/issue: every read of case data is recorded (who, what, when, why) and oversight reads it."""
+    case_id = api.register()
+    reason = "%E7%BA%AA%E6%A3%80%E6%A0%B8%E6%9F%A5"  # 纪检核查, percent-encoded
+    response = api.client.get(f"/api/v1/cases/{case_id}", headers={**api.auth(COUNTY), "X-Access-Reason": reason})
+    assert response.status_code == 200
+    api.get(ADMIN, f"/cases/{case_id}")  # refused (403), and recorded all the same
+
+    head = int(api.app.state.services.ledger.recorder.max_notification_id())
+    response = api.client.get(
+        "/api/v1/access-log",
+        params={"path": f"/api/v1/cases/{case_id}", "min_position": head},
+        headers=api.auth(OVERSIGHT),
+    )
+    assert response.status_code == 200, response.text
+    log = response.json()["items"]
+
+    by_user = {entry["user_id"]: entry for entry in log}
+    assert by_user[COUNTY.user]["reason"] == "纪检核查"
+    assert by_user[COUNTY.user]["path"] == f"/api/v1/cases/{case_id}"
+    assert ADMIN.user in by_user
+
+
+def test_only_oversight_reads_the_access_log(api: Api) -> None:
+    """SPEC §9: the discipline bodies read the access log; others are refused."""
+    assert_problem(api.get(COUNTY, "/access-log"), 403, "forbidden")
