@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
@@ -76,7 +78,7 @@ def project() -> None:
     """Run the projection worker: follow the ledger and keep the read views (until stopped)."""
     import signal
 
-    from infrastructure.bootstrap import build_ledger, build_views
+    from infrastructure.bootstrap import build_integrity, build_ledger, build_views
     from infrastructure.logs import configure_logging
     from infrastructure.worker import ProjectionWorker
 
@@ -84,7 +86,14 @@ def project() -> None:
     configure_logging(settings.log_level)
     ledger = build_ledger(settings)
     store = build_views(settings)
-    worker = ProjectionWorker(ledger, store)
+    integrity = build_integrity(settings, store)
+    worker = ProjectionWorker(
+        ledger,
+        store,
+        log=integrity.log,
+        signer=integrity.checkpoint,
+        checkpoint_every=settings.checkpoint_interval_seconds,
+    )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     try:
@@ -114,6 +123,150 @@ def rebuild(
         store.db.close()
         ledger.close()
     typer.echo(f"rebuilt {view} up to ledger position {position}")
+
+
+@app.command()
+def checkpoint() -> None:
+    """Sign a checkpoint of the Merkle log now and print it (JSON, for auditors to keep)."""
+    from infrastructure.bootstrap import build_integrity, build_views
+
+    settings = Settings()
+    store = build_views(settings)
+    try:
+        signed = build_integrity(settings, store).checkpoint()
+    finally:
+        store.db.close()
+    typer.echo(signed.to_json())
+
+
+@app.command()
+def export(
+    case_id: Annotated[str, typer.Argument(help="The case to export")],
+    out: Annotated[Path | None, typer.Option(help="Write the bundle here (default: standard output)")] = None,
+    tree_size: Annotated[int | None, typer.Option(help="Prove against the checkpoint of this size")] = None,
+) -> None:
+    """Write a bundle: the case's stored events, their inclusion proofs, the checkpoint, the key."""
+    import base64
+    import json
+    from uuid import UUID
+
+    from infrastructure.bootstrap import build_integrity, build_ledger, build_views
+    from infrastructure.integrity.service import checkpoint_document
+    from infrastructure.integrity.verify import BUNDLE_FORMAT
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    store = build_views(settings)
+    try:
+        integrity = build_integrity(settings, store)
+        try:
+            events = ledger.recorder.select_events(UUID(case_id))
+        except ValueError:
+            raise typer.BadParameter("not a case id", param_hint="CASE_ID") from None
+        if not events:
+            typer.echo(f"error: no case {case_id}", err=True)
+            raise typer.Exit(2)
+        signed = integrity.checkpoint_of(tree_size) if tree_size else integrity.checkpoint()
+        leaves = {leaf.position: leaf for leaf in integrity.log.leaves_of(str(UUID(case_id)))}
+        entries = []
+        for event, leaf in zip(events, sorted(leaves.values(), key=lambda item: item.position), strict=False):
+            if leaf.leaf_index >= signed.tree_size:
+                break
+            entries.append(
+                {
+                    "position": leaf.position,
+                    "leaf_index": leaf.leaf_index,
+                    "originator_id": str(event.originator_id),
+                    "version": event.originator_version,
+                    "topic": event.topic,
+                    "state": base64.b64encode(event.state).decode(),
+                    "proof": [node.hex() for node in integrity.log.inclusion(leaf.leaf_index, signed.tree_size)],
+                }
+            )
+        bundle = {
+            "format": BUNDLE_FORMAT,
+            "case_id": str(UUID(case_id)),
+            "tree_size": signed.tree_size,
+            "checkpoint": checkpoint_document(signed),
+            "public_key_pem": integrity.signer.public_key_pem(),
+            "events": entries,
+        }
+    finally:
+        store.db.close()
+        ledger.close()
+    text = json.dumps(bundle, ensure_ascii=False, indent=1)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, "utf-8")
+        typer.echo(f"wrote {len(entries)} events of {case_id}, proved against checkpoint size {signed.tree_size}")
+
+
+@app.command()
+def verify(
+    bundle: Annotated[Path | None, typer.Argument(help="A bundle from `caseledger export`")] = None,
+    database: Annotated[bool, typer.Option("--database", help="Verify the whole database instead")] = False,
+    checkpoint_file: Annotated[
+        Path | None, typer.Option("--checkpoint", help="The checkpoint you hold (default: the bundle's own)")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The signing key you trust, PEM (default: the bundle's own)")
+    ] = None,
+) -> None:
+    """Check a bundle, or the whole database, against a checkpoint; name the first entry that does not match."""
+    import json
+
+    from infrastructure.checkpoints import Checkpoint
+    from infrastructure.integrity.verify import Report, read_json, verify_bundle
+
+    if (bundle is None) == (not database):
+        raise typer.BadParameter("give a BUNDLE or --database")
+    data = read_json(str(bundle)) if bundle is not None else None
+    if checkpoint_file is not None:
+        held = Checkpoint.from_json(checkpoint_file.read_text("utf-8"))
+    elif data is not None:
+        held = Checkpoint.from_json(json.dumps(data["checkpoint"]))
+        typer.echo("note: using the bundle's own checkpoint; pass --checkpoint to rely on one you hold", err=True)
+    else:
+        raise typer.BadParameter("--database needs --checkpoint")
+    if public_key is not None:
+        key: str = public_key.read_text("utf-8")
+    elif data is not None:
+        key = data["public_key_pem"]
+        typer.echo("note: using the bundle's own public key; pass --public-key to rely on one you trust", err=True)
+    else:
+        raise typer.BadParameter("--database needs --public-key")
+    report: Report = verify_bundle(data, held, key) if data is not None else _verify_database(held, key)
+    for note in report.notes:
+        typer.echo(note)
+    if not report.ok:
+        typer.echo(f"MISMATCH: {report.first_failure}")
+        raise typer.Exit(1)
+    typer.echo("OK")
+
+
+def _verify_database(held: Any, key: str) -> Any:
+    from infrastructure.bootstrap import build_ledger, build_views
+    from infrastructure.integrity.log import MerkleLog
+    from infrastructure.integrity.verify import StoredEntry, verify_log
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    store = build_views(settings)
+    try:
+
+        def entries() -> Iterator[StoredEntry]:
+            start = 1
+            while page := ledger.recorder.select_notifications(start=start, limit=1000):
+                for n in page:
+                    yield StoredEntry(n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
+                start = page[-1].id + 1
+
+        stored = MerkleLog(store.db).stored_leaf_hashes(held.tree_size)
+        return verify_log(entries(), stored, held, key)
+    finally:
+        store.db.close()
+        ledger.close()
 
 
 @calendar_app.command("load")

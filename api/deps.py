@@ -16,6 +16,7 @@ from application.ledger import Caller, CaseLedger
 from application.projections.projector import VIEWS
 from domain.errors import InvalidCommand
 from domain.values import Actor
+from infrastructure.integrity.service import IntegrityService
 from infrastructure.settings import Settings
 from infrastructure.views.queries import ViewQueries
 from infrastructure.views.store import ViewStore
@@ -35,6 +36,7 @@ class Services:
     views: ViewStore
     queries: ViewQueries
     worker: ProjectionWorker
+    integrity: IntegrityService
 
     def await_views(self, position: int | None, views: tuple[str, ...] = VIEWS, wait: float | None = None) -> None:
         """Read your writes: hold a read until the views have reached ``position`` (bounded)."""

@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from api.deps import IDEMPOTENCY_KEY_LIMIT, Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routes import cases, court, mediation, mediators, ops, oversight, policies, reports, stats
+from api.routes import cases, court, integrity, mediation, mediators, ops, oversight, policies, reports, stats
 from api.schemas.common import Problem
 from api.security import TokenService
 from application.ledger import CaseLedger
-from infrastructure.bootstrap import build_ledger, build_views, organisation_data
+from infrastructure.bootstrap import build_integrity, build_ledger, build_views, organisation_data
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.views.queries import ViewQueries
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     configure_logging(settings.log_level)
     the_ledger = ledger or build_ledger(settings)
     views = build_views(settings)
+    checkpoints = build_integrity(settings, views)
     services = Services(
         settings=settings,
         ledger=the_ledger,
@@ -90,7 +91,14 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
         organisation=organisation_data(settings.org_file),
         views=views,
         queries=ViewQueries(views.db),
-        worker=ProjectionWorker(the_ledger, views),
+        worker=ProjectionWorker(
+            the_ledger,
+            views,
+            log=checkpoints.log,
+            signer=checkpoints.checkpoint,
+            checkpoint_every=settings.checkpoint_interval_seconds,
+        ),
+        integrity=checkpoints,
     )
 
     @asynccontextmanager
@@ -118,7 +126,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (cases, mediation, court, mediators, stats, policies, reports, oversight, ops):
+    for module in (cases, mediation, court, mediators, stats, policies, reports, oversight, integrity, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 

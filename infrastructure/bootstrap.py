@@ -15,6 +15,9 @@ from application.ledger import CaseLedger, utcnow
 from domain.calendar import WorkCalendar
 from domain.org import Organisation
 from infrastructure.calendar_data import seed_schedules
+from infrastructure.checkpoints import CheckpointSigner
+from infrastructure.integrity.log import MerkleLog
+from infrastructure.integrity.service import IntegrityService
 from infrastructure.positions import position_lookup
 from infrastructure.settings import Settings
 from infrastructure.views.db import PostgresViews, SQLiteViews, ViewDatabase
@@ -106,3 +109,11 @@ def build_views(settings: Settings) -> ViewStore:
     if settings.create_tables:
         store.create()
     return store
+
+
+def build_integrity(settings: Settings, store: ViewStore) -> IntegrityService:
+    """The Merkle log (beside the views) and the checkpoint signer (key outside the database)."""
+    log = MerkleLog(store.db)
+    if settings.create_tables:
+        log.create()
+    return IntegrityService(log, CheckpointSigner.load_or_create(settings.key_dir()))

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
         None, description="Run the projection worker inside the API process (default: yes except on postgres)"
     )
     read_wait_seconds: float = Field(2.0, description="Longest a read waits for the views to reach a position")
+    checkpoint_key_dir: Path | None = Field(
+        None, description="Where the Ed25519 checkpoint signing key lives (outside the database); default data_dir/keys"
+    )
+    checkpoint_interval_seconds: float = Field(60.0, description="How often the worker signs a checkpoint")
+
+    def key_dir(self) -> Path:
+        return self.checkpoint_key_dir or Path(self.data_dir) / "keys"
+
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -68,18 +76,18 @@ class Settings(BaseSettings):
         prefix = "CASELEDGER_"
         create = "y" if self.create_tables else "n"
         if self.backend == "memory":
-            return {f"{prefix}PERSISTENCE_MODULE": "eventsourcing.popo"}
+            return {f"{prefix}PERSISTENCE_MODULE": "infrastructure.integrity.popo"}
         if self.backend == "sqlite":
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
-                f"{prefix}PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                f"{prefix}PERSISTENCE_MODULE": "infrastructure.integrity.sqlite",
                 f"{prefix}SQLITE_DBNAME": str(self.data_dir / "caseledger.sqlite3"),
                 f"{prefix}SQLITE_LOCK_TIMEOUT": "10",
                 f"{prefix}CREATE_TABLE": create,
             }
         pg = self.postgres_params()
         return {
-            f"{prefix}PERSISTENCE_MODULE": "eventsourcing.postgres",
+            f"{prefix}PERSISTENCE_MODULE": "infrastructure.integrity.postgres",
             f"{prefix}POSTGRES_HOST": pg["host"],
             f"{prefix}POSTGRES_PORT": pg["port"],
             f"{prefix}POSTGRES_USER": pg["user"],

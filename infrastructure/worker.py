@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from application.projections.projector import VIEWS, Changes, LedgerProjector
 from domain.calendar_book import CalendarBook
 from domain.case import Case
 from domain.policy_book import PolicyBook
+from infrastructure.integrity.log import LOG_VIEW, MerkleLog
 from infrastructure.views.db import Cursor
 from infrastructure.views.store import ViewStore
 
@@ -45,12 +46,20 @@ class ProjectionWorker:
         views: Sequence[str] = VIEWS,
         suffix: str = "",
         batch_size: int = 1000,
+        log: MerkleLog | None = None,
+        signer: Callable[[], object] | None = None,
+        checkpoint_every: float = 60.0,
     ) -> None:
         self.ledger = ledger
         self.store = store
         self.views = tuple(views)
         self.suffix = suffix
         self.batch_size = batch_size
+        # The Merkle log is appended with the views (same transaction, its own position).
+        self.log = log
+        self.sign_checkpoint = signer
+        self.checkpoint_every = checkpoint_every
+        self._last_checkpoint = 0.0
         self.projector = LedgerProjector(ledger.mapper, self._load_case, ledger.seed_calendar)
         self._primed_to = 0
         self.stopping = threading.Event()
@@ -72,7 +81,8 @@ class ProjectionWorker:
 
     def run_once(self) -> int:
         """Project one batch; returns how many notifications it read (0 when caught up)."""
-        start = min(self.store.positions().get(view + self.suffix, 0) for view in self.views)
+        positions = self.store.positions()
+        start = min(positions.get(view + self.suffix, 0) for view in self._tracked())
         self._prime(start)
         notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
         if not notifications:
@@ -82,6 +92,8 @@ class ProjectionWorker:
         except Exception:
             # The projector moved ahead of the views; start it again from what they hold.
             self.projector.forget()
+            if self.log is not None:
+                self.log.forget()
             self._primed_to = 0
             raise
         return len(notifications)
@@ -92,14 +104,32 @@ class ProjectionWorker:
 
     def apply_in(self, cursor: Cursor, notifications: Sequence[Notification]) -> None:
         """Project ``notifications`` and write them in the caller's transaction."""
-        done = self.store.read_positions(cursor, self.views, self.suffix)
+        done = self.store.read_positions(cursor, self._tracked(), self.suffix)
         done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
         changes = self.projector.project(notifications, done)
         if changes.calendar_changed:
             self._refresh_provisional(cursor, changes)
         if changes:
             self.store.write(cursor, changes, self.suffix)
+        if self.log is not None:
+            fresh = [n for n in notifications if n.id > done[LOG_VIEW]]
+            if fresh:
+                self.log.append(cursor, fresh)
+                cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (fresh[-1].id, LOG_VIEW))
         self._primed_to = max(self._primed_to, notifications[-1].id)
+
+    def _tracked(self) -> tuple[str, ...]:
+        return (*self.views, LOG_VIEW) if self.log is not None else self.views
+
+    def checkpoint_due(self) -> None:
+        """Sign a checkpoint when the interval has passed (the signer skips an unchanged tree)."""
+        if self.sign_checkpoint is None or time.monotonic() - self._last_checkpoint < self.checkpoint_every:
+            return
+        self._last_checkpoint = time.monotonic()
+        try:
+            self.sign_checkpoint()
+        except Exception as exc:  # a missed checkpoint is retried at the next interval
+            log.error("checkpoint_failed", error_type=type(exc).__name__, exc_info=exc)
 
     def _refresh_provisional(self, cursor: Cursor, changes: Changes) -> None:
         # Rows of this batch were already derived again by the projector.
@@ -128,6 +158,7 @@ class ProjectionWorker:
                     self.stopping.wait(1.0)
                     continue
                 if not read:
+                    self.checkpoint_due()
                     self._wake.wait(idle)
                     self._wake.clear()
         finally:
@@ -169,7 +200,9 @@ class ProjectionWorker:
         """Each view's position and how far it is behind the ledger's head."""
         head = self.ledger.recorder.max_notification_id() or 0
         positions = self.store.positions()
-        return {view: {"position": positions.get(view, 0), "lag": head - positions.get(view, 0)} for view in VIEWS}
+        return {
+            view: {"position": positions.get(view, 0), "lag": head - positions.get(view, 0)} for view in self._tracked()
+        }
 
 
 def wait_for_position(store: ViewStore, views: Sequence[str], position: int, timeout: float) -> bool:

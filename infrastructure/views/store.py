@@ -45,7 +45,18 @@ AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurr
 COURT_COLUMNS = ("confirmation_id", "case_id", "position", "court", "status", "applied_at", "window_due_at",
                  "ruled_at", "ruling_number", "agreement", "parties", "mediator", "jurisdiction", "township")  # fmt: skip
 EVALUATION_COLUMNS = ("case_id", "policy", "score", "grade", "grade_code", "evaluation")
-ACCESS_COLUMNS = ("position", "user_id", "role", "unit", "method", "path", "query", "reason", "occurred_at", "request_id")
+ACCESS_COLUMNS = (
+    "position",
+    "user_id",
+    "role",
+    "unit",
+    "method",
+    "path",
+    "query",
+    "reason",
+    "occurred_at",
+    "request_id",
+)
 _JSON = {"actor", "agreement", "parties", "mediator", "evaluation"}
 
 # Tables of each view, with their DDL (``{s}`` is the rebuild suffix).

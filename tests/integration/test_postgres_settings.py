@@ -127,8 +127,10 @@ def test_an_unknown_backend_is_refused() -> None:
 
 
 def test_the_memory_backend_uses_the_popo_store() -> None:
-    """``memory`` is eventsourcing's plain-Python store and needs nothing else."""
-    assert Settings(backend="memory").eventsourcing_env() == {"CASELEDGER_PERSISTENCE_MODULE": "eventsourcing.popo"}
+    """``memory`` is eventsourcing's plain-Python store (extended with the hash chain) and needs nothing else."""
+    assert Settings(backend="memory").eventsourcing_env() == {
+        "CASELEDGER_PERSISTENCE_MODULE": "infrastructure.integrity.popo"
+    }
 
 
 def test_the_sqlite_backend_keeps_its_file_in_the_data_dir(tmp_path: Path) -> None:
@@ -138,7 +140,7 @@ def test_the_sqlite_backend_keeps_its_file_in_the_data_dir(tmp_path: Path) -> No
     env = Settings(backend="sqlite", data_dir=data_dir).eventsourcing_env()
 
     assert env == {
-        "CASELEDGER_PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "CASELEDGER_PERSISTENCE_MODULE": "infrastructure.integrity.sqlite",
         "CASELEDGER_SQLITE_DBNAME": str(data_dir / "caseledger.sqlite3"),
         "CASELEDGER_SQLITE_LOCK_TIMEOUT": "10",
         "CASELEDGER_CREATE_TABLE": "y",
@@ -151,7 +153,7 @@ def test_the_postgres_backend_carries_the_connection_parameters() -> None:
     settings = Settings(backend="postgres", database_url="postgresql://ledger:pw@db.internal:6543/prod")
 
     assert settings.eventsourcing_env() == {
-        "CASELEDGER_PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "CASELEDGER_PERSISTENCE_MODULE": "infrastructure.integrity.postgres",
         "CASELEDGER_POSTGRES_HOST": "db.internal",
         "CASELEDGER_POSTGRES_PORT": "6543",
         "CASELEDGER_POSTGRES_USER": "ledger",

@@ -37,7 +37,7 @@ from api.security import TokenService
 from application.ledger import Caller, CaseLedger
 from application.projections.projector import VIEWS
 from domain.values import Actor, Party
-from infrastructure.bootstrap import build_ledger, build_views, organisation_data
+from infrastructure.bootstrap import build_integrity, build_ledger, build_views, organisation_data
 from infrastructure.settings import Settings
 from infrastructure.views.queries import CaseFilter, Scope, ViewQueries
 from infrastructure.views.store import ViewStore
@@ -516,6 +516,7 @@ def test_rankings_by_mean_score_put_the_best_first(county: County, backend_setti
         views=county.store,
         queries=county.queries,
         worker=ProjectionWorker(county.ledger, county.store),
+        integrity=build_integrity(settings, county.store),
     )
     reader = Actor("cc-zheng", "county_center", "qingxi-center", "qingxi")
 

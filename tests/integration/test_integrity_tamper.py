@@ -1,0 +1,198 @@
+"""Tampering with stored events by SQL is caught against a checkpoint held outside (issue 4).
+
+Each test loads a small county, projects it (which appends the Merkle log), signs a
+checkpoint that the "auditor" keeps, then edits the database directly as a superuser
+would, and runs the offline verifier, which must fail and name the first bad entry.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.ledger import CaseLedger
+from domain.merkle import complete_nodes_after_append
+from infrastructure.bootstrap import build_integrity, build_ledger, build_views
+from infrastructure.checkpoints import Checkpoint
+from infrastructure.demo import load_demo
+from infrastructure.integrity.log import notification_leaf
+from infrastructure.integrity.service import IntegrityService
+from infrastructure.integrity.verify import Report, StoredEntry, verify_log
+from infrastructure.settings import Settings
+from infrastructure.views.store import ViewStore
+from infrastructure.worker import ProjectionWorker
+
+Execute = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+class County:
+    """A projected demo county, its checkpoint held outside, and raw SQL on its event store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ledger: CaseLedger = build_ledger(settings)
+        self.store: ViewStore = build_views(settings)
+        self.integrity: IntegrityService = build_integrity(settings, self.store)
+        load_demo(self.ledger, cases=12, seed=11)
+        ProjectionWorker(self.ledger, self.store, log=self.integrity.log).catch_up()
+        self.held: Checkpoint = self.integrity.checkpoint()
+        self.public_key = self.integrity.signer.public_key_pem()
+
+    def close(self) -> None:
+        self.store.db.close()
+        self.ledger.close()
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run SQL on the event store directly, committing at once."""
+        statement = statement.replace("stored_events", self.ledger.recorder.events_table_name)  # type: ignore[attr-defined]
+        if self.settings.backend == "sqlite":
+            with sqlite3.connect(Path(self.settings.data_dir) / "caseledger.sqlite3") as conn:
+                return conn.execute(statement.replace("%s", "?"), params).fetchall()
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        with psycopg.connect(make_conninfo(**self.settings.postgres_params()), autocommit=True) as conn:
+            cursor = conn.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def key(self, originator_id: Any) -> Any:
+        """How this backend stores an originator id."""
+        return UUID(str(originator_id)).hex if self.settings.backend == "sqlite" else UUID(str(originator_id))
+
+    def event(self, position: int) -> tuple[Any, int]:
+        notification = self.ledger.recorder.select_notifications(start=position, limit=1)[0]
+        return notification.originator_id, notification.originator_version
+
+    def verify(self) -> Report:
+        fresh = build_ledger(self.settings)
+        try:
+            notifications = fresh.recorder.select_notifications(start=1, limit=10**6)
+            entries = [
+                StoredEntry(n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
+                for n in notifications
+            ]
+        finally:
+            fresh.close()
+        stored = self.integrity.log.stored_leaf_hashes(self.held.tree_size)
+        return verify_log(entries, stored, self.held, self.public_key)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def county(request: pytest.FixtureRequest) -> Iterator[County]:
+    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
+    built = County(settings)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def test_an_untouched_ledger_verifies(county: County) -> None:
+    """The verifier recomputes every leaf from the stored events and gets the signed root."""
+    report = county.verify()
+    assert report.ok, report.first_failure
+    assert report.checked == county.held.tree_size
+
+
+def test_an_altered_event_is_caught_and_named(county: County) -> None:
+    """SQL UPDATE of one event's stored bytes: the first bad entry is that event's leaf."""
+    originator_id, version = county.event(40)
+    county.sql(
+        "UPDATE stored_events SET state = %s WHERE originator_id = %s AND originator_version = %s",
+        (b'{"forged":true}', county.key(originator_id), version),
+    )
+    report = county.verify()
+    assert not report.ok
+    assert f"leaf 39: event {version} of {originator_id}" in (report.first_failure or "")
+
+
+def test_a_deleted_event_is_caught_and_named(county: County) -> None:
+    """SQL DELETE of one event: every later leaf moves, and the first one is named."""
+    originator_id, version = county.event(25)
+    county.sql(
+        "DELETE FROM stored_events WHERE originator_id = %s AND originator_version = %s",
+        (county.key(originator_id), version),
+    )
+    report = county.verify()
+    assert not report.ok
+    assert "leaf 24:" in (report.first_failure or "")
+
+
+def test_two_swapped_events_are_caught_at_the_first(county: County) -> None:
+    """Swapping the stored bytes of two events: caught at the earlier of the two."""
+    first, second = county.event(30), county.event(31)
+    rows = {
+        key: county.sql(
+            "SELECT state FROM stored_events WHERE originator_id = %s AND originator_version = %s",
+            (county.key(key[0]), key[1]),
+        )[0][0]
+        for key in (first, second)
+    }
+    for target, source in ((first, second), (second, first)):
+        county.sql(
+            "UPDATE stored_events SET state = %s WHERE originator_id = %s AND originator_version = %s",
+            (bytes(rows[source]), county.key(target[0]), target[1]),
+        )
+    report = county.verify()
+    assert not report.ok
+    assert "leaf 29:" in (report.first_failure or "")
+
+
+def test_an_event_transplanted_into_another_case_is_caught(county: County) -> None:
+    """Moving an event to another case (changing its originator id) changes its digest."""
+    victim_id, version = county.event(50)
+    other_id, _ = county.event(1)
+    county.sql(
+        "UPDATE stored_events SET originator_id = %s, originator_version = %s "
+        "WHERE originator_id = %s AND originator_version = %s",
+        (county.key(other_id), 10_000, county.key(victim_id), version),
+    )
+    report = county.verify()
+    assert not report.ok
+    assert "leaf 49:" in (report.first_failure or "")
+
+
+def test_an_edit_with_every_hash_recomputed_is_caught_against_the_held_checkpoint(county: County) -> None:
+    """The attacker edits an event and rewrites the whole Merkle log to match: the root the
+    auditor holds no longer fits, though no stored leaf differs from its recomputation."""
+    originator_id, version = county.event(40)
+    county.sql(
+        "UPDATE stored_events SET state = %s WHERE originator_id = %s AND originator_version = %s",
+        (b'{"forged":true}', county.key(originator_id), version),
+    )
+    fresh = build_ledger(county.settings)
+    try:
+        notifications = fresh.recorder.select_notifications(start=1, limit=10**6)
+    finally:
+        fresh.close()
+    with county.store.db.transaction() as cursor:
+        cursor.execute("DELETE FROM merkle_leaves")
+        cursor.execute("DELETE FROM merkle_nodes")
+        nodes: dict[tuple[int, int], bytes] = {}
+        for index, notification in enumerate(notifications):
+            hashed = notification_leaf(notification)
+            cursor.execute(
+                "INSERT INTO merkle_leaves (leaf_index, position, originator_id, originator_version, leaf_hash) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    index,
+                    notification.id,
+                    str(notification.originator_id),
+                    notification.originator_version,
+                    hashed.hex(),
+                ),
+            )
+            for level, node_index, value in complete_nodes_after_append(index, hashed, lambda lv, ix: nodes[(lv, ix)]):
+                nodes[(level, node_index)] = value
+                cursor.execute(
+                    "INSERT INTO merkle_nodes (level, node_index, hash) VALUES (?, ?, ?)",
+                    (level, node_index, value.hex()),
+                )
+    report = county.verify()
+    assert not report.ok
+    assert "rewritten to match" in (report.first_failure or "")
