@@ -45,6 +45,10 @@ class TokenService:
     def __init__(self, settings: Settings) -> None:
         self._key = signing_key(settings)
         self._kid = key_id(self._key)
+        # Rotation: new tokens are signed with the current key; tokens signed with a
+        # retired key stay valid until they expire, each found by its ``kid``.
+        retired = [k.strip() for k in settings.jwt_retired_secrets.split(",") if k.strip()]
+        self._keys = {key_id(k): k for k in retired} | {self._kid: self._key}
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._lifetime = timedelta(hours=settings.token_hours)
@@ -89,11 +93,12 @@ class TokenService:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
                 raise AuthenticationError("the token is not signed with the accepted algorithm")
-            if header.get("kid") not in (None, self._kid):
+            key = self._keys.get(header.get("kid") or self._kid)
+            if key is None:
                 raise AuthenticationError("the token names an unknown signing key")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
