@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
     create_tables: bool = Field(True, description="Create the event tables on start-up")
     jwt_secret: str = Field("", description="HS256 signing key; empty: generated once into data_dir")
+    jwt_retired_secrets: str = Field(
+        "", description="Comma-separated earlier signing keys still accepted (key rotation by key id)"
+    )
     jwt_issuer: str = "caseledger"
     jwt_audience: str = "caseledger-api"
     token_hours: int = 12
