@@ -1,4 +1,4 @@
-"""The ``caseledger`` command: serve, token, demo, calendar load."""
+"""The ``caseledger`` command: serve, token, demo, migrate, project, rebuild, calendar load …"""
 
 from __future__ import annotations
 
@@ -71,6 +71,26 @@ def demo(
         ledger.close()
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database and its tables; on PostgreSQL also the service's role, its grants and the guardrails.
+
+    Run it as an administrator (CASELEDGER_MIGRATION_DATABASE_URL, else the normal connection settings),
+    before the API and the workers, which then run with CASELEDGER_CREATE_TABLES=false as the service role.
+    Running it again changes nothing.
+    """
+    from infrastructure.migrations import MigrationError
+    from infrastructure.migrations import migrate as run_migration
+
+    try:
+        lines = run_migration(Settings())
+    except MigrationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()

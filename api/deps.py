@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, Query, Request
 
+from api.privacy import redacted_query
 from api.problems import AuthenticationError, ReadNotLoggedError, ViewsBehindError
 from api.security import TokenService
 from application.ledger import Caller, CaseLedger
@@ -23,6 +24,8 @@ from infrastructure.views.store import ViewStore
 from infrastructure.worker import ProjectionWorker, wait_for_position
 
 IDEMPOTENCY_KEY_LIMIT = 128
+# Ledger positions are 64-bit in every store; larger numbers cannot name anything.
+MAX_POSITION = 2**62
 
 
 @dataclass
@@ -42,6 +45,11 @@ class Services:
         """Read your writes: hold a read until the views have reached ``position`` (bounded)."""
         if position is None or position <= 0:
             return
+        head = self.ledger.recorder.max_notification_id() or 0
+        if position > head:
+            raise InvalidCommand(
+                f"min_position {position} is past the ledger's last position {head}", field="min_position"
+            )
         timeout = self.settings.read_wait_seconds if wait is None else wait
         if not wait_for_position(self.views, views, position, timeout):
             raise ViewsBehindError(
@@ -107,7 +115,11 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def min_position(
     min_position: Annotated[
         int | None,
-        Query(ge=0, description="Wait (bounded) until the views include this ledger position (read your writes)"),
+        Query(
+            ge=0,
+            le=MAX_POSITION,
+            description="Wait (bounded) until the views include this ledger position (read your writes)",
+        ),
     ] = None,
 ) -> int | None:
     return min_position
@@ -130,7 +142,8 @@ def record_read(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -
             request_id=getattr(request.state, "request_id", ""),
             method=request.method,
             path=request.url.path,
-            query=request.url.query,
+            # Never a party's ID number or phone in clear: the access log is stored for good.
+            query=redacted_query(services.ledger, request.url.query),
             reason=reason,
         )
     except (OperationalError, InterfaceError) as exc:

@@ -12,7 +12,19 @@ from fastapi import FastAPI
 from api.deps import IDEMPOTENCY_KEY_LIMIT, Services
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routes import cases, court, integrity, mediation, mediators, ops, oversight, policies, reports, stats
+from api.routes import (
+    cases,
+    court,
+    integrity,
+    mediation,
+    mediators,
+    ops,
+    oversight,
+    parties,
+    policies,
+    reports,
+    stats,
+)
 from api.schemas.common import Problem
 from api.security import TokenService
 from application.ledger import CaseLedger
@@ -126,7 +138,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (cases, mediation, court, mediators, stats, policies, reports, oversight, integrity, ops):
+    for module in (cases, mediation, parties, court, mediators, stats, policies, reports, oversight, integrity, ops):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 

@@ -196,5 +196,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
     for status, (_, title) in HTTP_TITLES.items()
-    if status in (401, 403, 404, 409, 412, 413, 422)
+    if status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
 }

@@ -50,10 +50,13 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "find_complaint": frozenset({R.COUNTY_CENTER}),
     "load_calendar": frozenset({R.ADMIN}),
     "adopt_policy": frozenset({R.COUNTY_CENTER}),
+    # Erasure of a party's personal data: requested by one official, approved by another.
+    "request_erasure": frozenset({R.TOWNSHIP_CENTER, R.COUNTY_CENTER}),
+    "approve_erasure": frozenset({R.TOWNSHIP_CENTER, R.COUNTY_CENTER}),
 }
 
-# Steps of a case that an importer may bring in from paper records.
-IMPORTABLE = frozenset(COMMAND_ROLES) - {"load_calendar", "adopt_policy"}
+# Steps of a case that an importer may bring in from paper records (an erasure is none).
+IMPORTABLE = frozenset(COMMAND_ROLES) - {"load_calendar", "adopt_policy", "request_erasure", "approve_erasure"}
 
 # Roles that read case data; everyone else gets 403 on case reads.
 CASE_READERS = frozenset(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from threading import Lock
@@ -17,6 +17,7 @@ from application.access import authorize, authorize_place, authorize_read
 from application.errors import IdempotencyKeyReused
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
+from application.privacy import PersonalData, RevealedParty
 from application.transcodings import register_value_transcodings
 from domain.access_log import AccessRecord
 from domain.calendar import WorkCalendar, YearSchedule
@@ -41,6 +42,10 @@ from domain.values import Actor, Party, Role
 
 # SPEC §6 / issue: a step may be reported up to ten minutes after it happened, never before.
 MAX_REPORTING_DELAY = timedelta(minutes=10)
+
+# Kinds of unit a case may be dispatched or transferred to: those whose people accept and
+# return cases (a court or the county center never accepts a dispatch; it would be stuck).
+RECEIVING_UNITS = ("village", "department", "township_center", "mediation_committee")
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -107,6 +112,8 @@ class CaseLedger(Application[UUID]):
         self.clock = clock
         self._calendar: tuple[int, WorkCalendar] = (0, self.seed_calendar)
         self._calendar_lock = Lock()
+        # Parties' keys: in memory until the storage's own key store is attached (bootstrap).
+        self.personal_data = PersonalData.ephemeral()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -290,6 +297,8 @@ class CaseLedger(Application[UUID]):
     def adopt_policy(self, caller: Caller, *, policy: dict[str, Any], effective_from: datetime) -> CommandResult:
         """Adopt a scoring policy from a date on (an audited event)."""
         authorize(caller.actor, "adopt_policy")
+        # A policy scores the whole county, so only the county's own center adopts one.
+        authorize_place(caller.actor, self.organisation.county)
         replayed = self._replay(caller)
         if replayed is not None:
             return replayed
@@ -378,19 +387,77 @@ class CaseLedger(Application[UUID]):
             raise InvalidCommand(f"unknown jurisdiction '{jurisdiction}'", field="jurisdiction")
         authorize_place(caller.actor, jurisdiction)
         p = self.provenance(caller, occurred_at)
-        case = Case.register(
-            case_id or uuid4(),
-            p,
-            channel=channel,
-            category=category,
-            summary=summary,
-            jurisdiction=jurisdiction,
-            parties=parties,
-            risk_color=risk_color,
-            difficulty=difficulty,
-            external_ref=external_ref,
+        new_id = case_id or uuid4()
+        try:
+            case = Case.register(
+                new_id,
+                p,
+                channel=channel,
+                category=category,
+                summary=summary,
+                jurisdiction=jurisdiction,
+                parties=parties,
+                risk_color=risk_color,
+                difficulty=difficulty,
+                external_ref=external_ref,
+                # The domain checks the parties as given, then they are sealed for the event;
+                # their new keys are stored in the same transaction as the event.
+                seal=lambda checked: self.personal_data.seal(new_id, checked),
+            )
+            return self._save(caller, case)
+        finally:
+            self.personal_data.release(new_id)
+
+    # ------------------------------------------------------------------ parties' personal data
+
+    def reveal_parties(
+        self, case_id: UUID, parties: Iterable[Party], erased: Collection[str] = ()
+    ) -> list[RevealedParty]:
+        """The parties of a case decrypted for one read (the caller masks them by role)."""
+        return self.personal_data.reveal(case_id, list(parties), erased)
+
+    def lookup_token(self, field: str, value: str) -> str:
+        """The keyed token under which an ID number or phone is indexed."""
+        return self.personal_data.lookup_token(field, value)
+
+    def request_party_erasure(
+        self, case_id: UUID, caller: Caller, *, party_id: str, reason: str, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        """Ask that a party's personal data be erased (a township or county center official)."""
+        return self._on_case(
+            "request_erasure",
+            case_id,
+            caller,
+            occurred_at,
+            lambda c, p: c.request_party_erasure(p, party_id=party_id, reason=reason),
         )
-        return self._save(caller, case)
+
+    def approve_party_erasure(
+        self, case_id: UUID, caller: Caller, *, party_id: str, occurred_at: datetime | None = None
+    ) -> CommandResult:
+        """A second official approves: ``PartyErased`` is recorded, then the party's key is destroyed.
+
+        The event comes first, so no key is ever destroyed without its record. Should the
+        process stop in between, reads of the case already show the party erased, and the
+        approval retried with its ``Idempotency-Key`` destroys the key.
+        """
+        result = self._on_case(
+            "approve_erasure",
+            case_id,
+            caller,
+            occurred_at,
+            lambda c, p: c.erase_party(p, party_id=party_id),
+        )
+        record = self.get_case(case_id).erased_parties.get(party_id)
+        if record is not None:
+            self.personal_data.destroy(
+                case_id,
+                party_id,
+                destroyed_by=record["approved_by"],
+                requested_by=record["requested_by"],
+                at=self.clock(),
+            )
+        return result
 
     def grade(
         self,
@@ -417,7 +484,7 @@ class CaseLedger(Application[UUID]):
         """派单."""
 
         def decide(case: Case, p: Provenance) -> None:
-            self._check_unit(unit, "unit")
+            self._check_unit(unit, "unit", *RECEIVING_UNITS)
             self._check_unit_covers(unit, case, "unit")
             case.dispatch(p, unit=unit, note=note)
 
@@ -485,7 +552,7 @@ class CaseLedger(Application[UUID]):
         """转办单."""
 
         def decide(case: Case, p: Provenance) -> None:
-            self._check_unit(to_unit, "to_unit")
+            self._check_unit(to_unit, "to_unit", *RECEIVING_UNITS)
             self._check_unit_covers(to_unit, case, "to_unit")
             case.transfer(p, to_unit=to_unit, reason=reason)
 

@@ -1,4 +1,6 @@
-"""``make bench``: register a case and dispatch it, three ways, on PostgreSQL; print a report.
+"""``make bench``: the write benchmarks, then the read benchmarks, on PostgreSQL; print a report.
+
+Writes: register a case and dispatch it, three ways:
 
 (a) through ``CaseLedger``; (b) with a bare ``eventsourcing`` aggregate whose events carry
 the same fields; (c) over HTTP, one server process (``caseledger serve``) loaded from a
@@ -11,7 +13,16 @@ case registered and dispatched). A missed goal is reported, not an error: the ex
 is non-zero only when the benchmark itself failed, including any HTTP request that did
 not succeed.
 
-    python -m benchmarks.run [--cases N] [--runs R] [--concurrency C] [--only a,b,c] [--register-only]
+Reads (``benchmarks.reads``): catch-up of every view over ≥ 200,000 events against the bare
+library's ``ProjectionRunner`` (goal ≥ 20,000 events/s and ≥ 4 × bare); p50/p99 latency of
+the case list, one case, the overview and the rankings over HTTP on 100,000 cases (goals
+p99 ≤ 25, ≤ 10 and ≤ 50 ms); and the lag from a registration's response to the case in
+the list, with ``caseledger project`` running beside the server under steady writes.
+
+    python -m benchmarks.run [--cases N] [--runs R] [--concurrency C] [--only a,b,c,reads] [--register-only]
+                             [--read-cases N] [--catchup-events N] [--batch-sizes 1000,5000] ...
+
+``--only writes`` runs a, b and c; ``--only reads`` only the read benchmarks.
 
 The database server comes from ``CASELEDGER_BENCH_DATABASE_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/caseledger_bench``; its database name is the prefix
@@ -30,6 +41,7 @@ from pathlib import Path
 from benchmarks.common import BenchDatabases, RunResult, median
 from benchmarks.inprocess import run_in_process
 from benchmarks.overhttp import BenchError, run_http
+from benchmarks.reads import ReadOptions, ReadsResult, print_reads, run_reads
 
 GOAL_A_OVER_B = 0.8
 GOAL_C_REGISTRATIONS = 500.0
@@ -151,12 +163,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per scenario; medians are reported")
     parser.add_argument("--warmup", type=int, default=None, help="untimed cases before each run (default N/20)")
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP load generator threads (connections)")
-    parser.add_argument("--only", default="a,b,c", help="which scenarios, e.g. a,b")
+    parser.add_argument(
+        "--only", default="a,b,c,reads", help="which parts: a, b, c (or writes for all three), reads; e.g. a,b or reads"
+    )
     parser.add_argument("--register-only", action="store_true", help="(c) registers without dispatching")
+    reads = parser.add_argument_group("reads")
+    reads.add_argument("--read-cases", type=int, default=100_000, help="cases for the query latency run")
+    reads.add_argument(
+        "--catchup-events", type=int, default=200_000, help="events in the catch-up comparison (at least)"
+    )
+    reads.add_argument("--batch-sizes", default="1000,5000", help="catch-up batch sizes to try (the default always)")
+    reads.add_argument("--read-requests", type=int, default=300, help="timed requests per query type")
+    reads.add_argument("--read-max-seconds", type=float, default=15.0, help="longest time per query type")
+    reads.add_argument("--lag-rate", type=float, default=100.0, help="registrations per second in the lag run")
+    reads.add_argument("--lag-cases", type=int, default=3000, help="cases in the lag run's own database")
+    reads.add_argument("--lag-seconds", type=float, default=20.0, help="length of the lag run (0: skip it)")
+    reads.add_argument(
+        "--bare-max-seconds",
+        type=float,
+        default=45.0,
+        help="stop the bare projection after this long if it has not reached the head (0: never)",
+    )
+    reads.add_argument(
+        "--profile-events", type=int, default=10_000, help="profile a catch-up of this many events (0: do not)"
+    )
     args = parser.parse_args(argv)
-    chosen = [key for key in LABELS if key in {k.strip() for k in args.only.split(",")}]
-    if args.cases < 1 or args.runs < 1 or args.concurrency < 1 or not chosen:
-        parser.error("need --cases, --runs and --concurrency ≥ 1, and at least one of a, b, c in --only")
+    wanted = {k.strip() for k in args.only.split(",")}
+    if "writes" in wanted:
+        wanted |= set(LABELS)
+    chosen = [key for key in LABELS if key in wanted]
+    run_reads_too = "reads" in wanted
+    if args.cases < 1 or args.runs < 1 or args.concurrency < 1 or not (chosen or run_reads_too):
+        parser.error("need --cases, --runs and --concurrency ≥ 1, and at least one of a, b, c, reads in --only")
+    try:
+        batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b.strip())
+    except ValueError:
+        parser.error("--batch-sizes is a comma-separated list of numbers")
+    read_options = ReadOptions(
+        catchup_events=args.catchup_events,
+        cases=args.read_cases,
+        batch_sizes=batch_sizes,
+        requests=args.read_requests,
+        max_seconds=args.read_max_seconds,
+        lag_rate=args.lag_rate,
+        lag_seconds=args.lag_seconds,
+        lag_cases=args.lag_cases,
+        profile_events=args.profile_events,
+        bare_max_seconds=args.bare_max_seconds,
+    )
     warmup = args.warmup if args.warmup is not None else max(10, min(200, args.cases // 20))
     if args.register_only:
         LABELS["c"] = "(c) HTTP, register only"
@@ -168,19 +222,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: PostgreSQL at {databases.where()} is not reachable: {exc}", file=sys.stderr)
         return 2
 
-    print("caseledger benchmark: register a case, then dispatch it (2 events per case), on PostgreSQL")
+    print("caseledger benchmark on PostgreSQL")
     print(f"machine:    {machine()}")
     print(f"PostgreSQL: {version} ({databases.where()})")
-    print(
-        f"load:       {args.cases} cases per run after {warmup} untimed, {args.runs} run(s) per scenario, a fresh"
-        f" database each; HTTP from a second process over {args.concurrency} keep-alive connections"
-    )
+    if chosen:
+        print(
+            f"writes:     register a case, then dispatch it (2 events per case); {args.cases} cases per run after"
+            f" {warmup} untimed, {args.runs} run(s) per scenario, a fresh database each; HTTP from a second"
+            f" process over {args.concurrency} keep-alive connections"
+        )
+    if run_reads_too:
+        print(
+            f"reads:      catch-up over ≥ {args.catchup_events:,} events (batch sizes {args.batch_sizes} and the"
+            f" bare ProjectionRunner); latency on {args.read_cases:,} cases, {args.read_requests} sequential"
+            f" requests per query; lag at {args.lag_rate:.0f} registrations/s for {args.lag_seconds:.0f} s"
+        )
     print()
 
     in_process = [key for key in chosen if key in ("a", "b")]
     results: dict[str, list[RunResult]] = {key: [] for key in chosen}
     broken: dict[str, str] = {}
     failed_requests = False
+    read_result: ReadsResult | None = None
     began = time.perf_counter()
     try:
         # Rounds of (a with b alternating block by block, then c) so that changes in the
@@ -203,15 +266,28 @@ def main(argv: list[str] | None = None) -> int:
                 results["c"].append(result)
                 failed_requests = failed_requests or result.failures > 0
                 print_run("c", run, result)
+        if run_reads_too:
+            print("read benchmarks:", flush=True)
+            try:
+                read_result = run_reads(databases, read_options)
+            except BenchError as exc:
+                broken["reads"] = str(exc)
+                print(f"  [reads] ERROR {exc}", file=sys.stderr, flush=True)
     finally:
         left = databases.drop_all()
         if left:
             print(f"warning: could not drop {', '.join(left)}", file=sys.stderr)
 
-    report(results, args.runs)
+    if chosen:
+        report(results, args.runs)
+    if read_result is not None:
+        print_reads(read_result, read_options)
+        failed_requests = failed_requests or any(q.http.get("failures") for q in read_result.queries)
+        failed_requests = failed_requests or bool(read_result.lag.get("failures"))
     print(f"\n(took {time.perf_counter() - began:.0f} s)")
     if broken:
-        print(f"error: {', '.join(LABELS[k] for k in broken)} could not run (see above)", file=sys.stderr)
+        names = ", ".join(LABELS.get(k, k) for k in broken)
+        print(f"error: {names} could not run (see above)", file=sys.stderr)
         return 1
     if failed_requests:
         print("error: some HTTP requests failed (see above); the HTTP figures count only successes", file=sys.stderr)

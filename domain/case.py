@@ -10,6 +10,7 @@ All events of one aggregate live in this one class because their stored topics a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -150,6 +151,16 @@ def _text(value: str, field: str, *, required: bool = True, limit: int = 4000) -
     return value
 
 
+def check_parties(parties: list[Party]) -> list[Party]:
+    """制单's rules for the parties, on their data as given (before any sealing)."""
+    _require(bool(parties), InvalidCommand("a case needs at least one party", field="parties"))
+    ids = [party.party_id for party in parties]
+    _require(len(set(ids)) == len(ids), InvalidCommand("party ids repeat", field="parties"))
+    for party in parties:
+        _text(party.name, "parties.name", limit=100)
+    return list(parties)
+
+
 class Case(Aggregate):
     """A dispute case (矛盾纠纷) and everything done about it."""
 
@@ -225,6 +236,8 @@ class Case(Aggregate):
             case.confirmations = {}
             case.payment_orders = []
             case.corrections = []
+            case.erasure_requests = {}
+            case.erased_parties = {}
             case.imported = self.imported
             case.open_step("dispatch", self.originator_version)
 
@@ -540,6 +553,36 @@ class Case(Aggregate):
                 elif name == "referred_to" and case.conclusion:
                     case.conclusion["referred_to"] = value
 
+    class PartyErasureRequested(Event):
+        party_id: str
+        reason: str
+
+        def evolve(self, case: Case) -> None:
+            case.erasure_requests[self.party_id] = {
+                "party_id": self.party_id,
+                "requested_by": self.actor.user_id,
+                "requester": self.actor,
+                "requested_version": self.originator_version,
+                "reason": self.reason,
+            }
+
+    class PartyErased(Event):
+        """The second official's approval; the event itself holds no personal data."""
+
+        party_id: str
+        requested_by: Actor
+        requested_version: int
+
+        def evolve(self, case: Case) -> None:
+            case.erasure_requests.pop(self.party_id, None)
+            case.erased_parties[self.party_id] = {
+                "party_id": self.party_id,
+                "requested_by": self.requested_by.user_id,
+                "requested_version": self.requested_version,
+                "approved_by": self.actor.user_id,
+                "erased_version": self.originator_version,
+            }
+
     # Attributes set by events (declared for type checkers and readers).
     times: dict[int, datetime]
     event_names: list[str]
@@ -582,6 +625,8 @@ class Case(Aggregate):
     confirmations: dict[str, dict[str, Any]]
     payment_orders: list[int]
     corrections: list[int]
+    erasure_requests: dict[str, dict[str, Any]]
+    erased_parties: dict[str, dict[str, Any]]
     imported: bool
 
     def __init__(self) -> None:
@@ -701,26 +746,30 @@ class Case(Aggregate):
         risk_color: str = RiskColor.GREEN,
         difficulty: str = Difficulty.ORDINARY,
         external_ref: str = "",
+        seal: Callable[[list[Party]], list[Party]] | None = None,
     ) -> Case:
-        """制单: open a case."""
-        _require(bool(parties), InvalidCommand("a case needs at least one party", field="parties"))
-        ids = [party.party_id for party in parties]
-        _require(len(set(ids)) == len(ids), InvalidCommand("party ids repeat", field="parties"))
-        for party in parties:
-            _text(party.name, "parties.name", limit=100)
-        return cls._create(
-            cls.Registered,
-            id=case_id,
-            **p.event_fields(),
-            channel=_enum(Channel, channel, "channel"),
-            category=_enum(Category, category, "category"),
-            summary=_text(summary, "summary"),
-            jurisdiction=_text(jurisdiction, "jurisdiction", limit=300),
-            parties=list(parties),
-            risk_color=_enum(RiskColor, risk_color, "risk_color"),
-            difficulty=_enum(Difficulty, difficulty, "difficulty"),
-            external_ref=_text(external_ref, "external_ref", required=False, limit=100),
+        """制单: open a case.
+
+        ``seal`` is how the parties are recorded: every rule is checked on the parties as
+        given, then ``seal`` (the application's encryption of their personal fields) turns
+        them into what the event holds. Nothing is sealed for a command that is refused.
+        """
+        checked = check_parties(parties)
+        fields = {
+            "channel": _enum(Channel, channel, "channel"),
+            "category": _enum(Category, category, "category"),
+            "summary": _text(summary, "summary"),
+            "jurisdiction": _text(jurisdiction, "jurisdiction", limit=300),
+            "risk_color": _enum(RiskColor, risk_color, "risk_color"),
+            "difficulty": _enum(Difficulty, difficulty, "difficulty"),
+            "external_ref": _text(external_ref, "external_ref", required=False, limit=100),
+        }
+        recorded = seal(checked) if seal is not None else checked
+        _require(
+            [party.party_id for party in recorded] == [party.party_id for party in checked],
+            InvalidCommand("sealing changed the parties", field="parties"),
         )
+        return cls._create(cls.Registered, id=case_id, **p.event_fields(), parties=recorded, **fields)
 
     def grade(self, p: Provenance, *, risk_color: str, difficulty: str, reason: str) -> None:
         """研判: (re-)grade the risk color and difficulty, with a reason."""
@@ -1210,6 +1259,64 @@ class Case(Aggregate):
             court=_text(court, "court", limit=100),
             creditor_party_id=creditor_party_id,
             amount=self.agreement["amount"],
+        )
+
+    # ------------------------------------------------------------------ erasure of a party's data
+
+    def request_party_erasure(self, p: Provenance, *, party_id: str, reason: str) -> None:
+        """Ask that a party's personal data be erased; a second, different official approves."""
+        self._check_party(party_id)
+        self._check_not_erased("request erasure", party_id)
+        _require(
+            party_id not in self.erasure_requests,
+            InvalidTransition(
+                "request erasure",
+                self.status,
+                f"the erasure of party '{party_id}' already awaits approval",
+                case_id=str(self.id),
+                party_id=party_id,
+            ),
+        )
+        self._record(self.PartyErasureRequested, p, party_id=party_id, reason=_text(reason, "reason", limit=1000))
+
+    def erase_party(self, p: Provenance, *, party_id: str) -> None:
+        """Approve a pending erasure (four eyes: never by the official who requested it)."""
+        self._check_party(party_id)
+        self._check_not_erased("approve erasure", party_id)
+        request = self.erasure_requests.get(party_id)
+        _require(
+            request is not None,
+            InvalidTransition(
+                "approve erasure",
+                self.status,
+                f"no erasure of party '{party_id}' awaits approval",
+                case_id=str(self.id),
+                party_id=party_id,
+            ),
+        )
+        assert request is not None
+        _require(
+            p.actor.user_id != request["requested_by"],
+            NotPermitted(
+                "the official who requested an erasure may not approve it; a second official must",
+                case_id=str(self.id),
+                party_id=party_id,
+            ),
+        )
+        self._record(
+            self.PartyErased,
+            p,
+            party_id=party_id,
+            requested_by=request["requester"],
+            requested_version=request["requested_version"],
+        )
+
+    def _check_not_erased(self, command: str, party_id: str) -> None:
+        _require(
+            party_id not in self.erased_parties,
+            InvalidTransition(
+                command, self.status, f"party '{party_id}' is already erased", case_id=str(self.id), party_id=party_id
+            ),
         )
 
     # ------------------------------------------------------------------ corrections

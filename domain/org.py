@@ -57,6 +57,11 @@ class Organisation:
         }
         return cls(name=data["county"]["name"], nodes=nodes, units=units)
 
+    @property
+    def county(self) -> str:
+        """The path of the county the organisation data describes ("" when none is loaded)."""
+        return next((node.path for node in self.nodes.values() if node.level == "county"), "")
+
     def has_place(self, path: str) -> bool:
         return not self.nodes or path in self.nodes
 

@@ -209,9 +209,18 @@ class Actor:
         }
 
 
+# The personal fields of a party: sealed at rest, masked by role on display (SPEC §6, §10).
+PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
+
+
 @dataclass(frozen=True, slots=True)
 class Party:
-    """A party to a dispute. Personal fields are held so they can be masked and encrypted."""
+    """A party to a dispute. Personal fields are held so they can be masked and encrypted.
+
+    Inside recorded events the personal fields are sealed (opaque text the application
+    layer made) and ``id_number_hmac`` / ``phone_hmac`` are keyed lookup tokens; the
+    domain only checks them before sealing and compares party ids after.
+    """
 
     party_id: str
     name: str
@@ -219,9 +228,11 @@ class Party:
     phone: str = ""
     id_number: str = ""
     address: str = ""
+    id_number_hmac: str = ""
+    phone_hmac: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        data = {
             "party_id": self.party_id,
             "name": self.name,
             "kind": self.kind,
@@ -229,6 +240,12 @@ class Party:
             "id_number": self.id_number,
             "address": self.address,
         }
+        # Only when present: a party without tokens encodes exactly as before they existed.
+        if self.id_number_hmac:
+            data["id_number_hmac"] = self.id_number_hmac
+        if self.phone_hmac:
+            data["phone_hmac"] = self.phone_hmac
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Party:

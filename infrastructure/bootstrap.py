@@ -8,7 +8,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from application.ledger import CaseLedger, utcnow
@@ -19,9 +19,13 @@ from infrastructure.checkpoints import CheckpointSigner
 from infrastructure.integrity.log import MerkleLog
 from infrastructure.integrity.service import IntegrityService
 from infrastructure.positions import position_lookup
+from infrastructure.privacy import personal_data_for
 from infrastructure.settings import Settings
 from infrastructure.views.db import PostgresViews, SQLiteViews, ViewDatabase
 from infrastructure.views.store import ViewStore
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def organisation_data(path: Path | None) -> dict[str, Any]:
@@ -63,31 +67,44 @@ _CREATE_TABLES_LOCK = 0x6361_7365_6C65_6467  # "caseledg"
 
 
 @contextmanager
-def _postgres_create_tables_lock(settings: Settings) -> Iterator[None]:
-    """Serialise table creation: concurrent ``CREATE TABLE IF NOT EXISTS`` collide in ``pg_type``."""
+def postgres_create_tables_lock(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
+    """Serialise table creation: concurrent ``CREATE TABLE IF NOT EXISTS`` collide in ``pg_type``.
+
+    Held on a connection of its own (yielded: ``caseledger migrate`` also grants through it).
+    """
     import psycopg
     from psycopg.conninfo import make_conninfo
 
     with psycopg.connect(make_conninfo(**settings.postgres_params()), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_TABLES_LOCK,))
         try:
-            yield
+            yield conn
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_TABLES_LOCK,))
 
 
-def build_ledger(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> CaseLedger:
-    """A ready ``CaseLedger`` for these settings."""
-    creating = settings.backend == "postgres" and settings.create_tables
+def build_ledger(settings: Settings, *, clock: Callable[[], datetime] = utcnow, lock_held: bool = False) -> CaseLedger:
+    """A ready ``CaseLedger`` for these settings.
+
+    ``lock_held``: the caller (``caseledger migrate``) already holds the create-tables lock.
+    """
+    creating = settings.backend == "postgres" and settings.create_tables and not lock_held
     if creating:
         ensure_postgres_database(settings)
-    with _postgres_create_tables_lock(settings) if creating else nullcontext():
+    with postgres_create_tables_lock(settings) if creating else nullcontext():
         ledger = CaseLedger(
             env=settings.eventsourcing_env(),
             seed_calendar=WorkCalendar(seed_schedules()),
             organisation=load_organisation(settings.org_file),
             clock=clock,
         )
+        # Under the same lock: the parties' key tables are created beside the events.
+        ledger.personal_data = personal_data_for(settings, ledger.recorder)
+    if settings.backend == "postgres":
+        from infrastructure.migrations import lock_events_through_function
+
+        # A migrated database lets the service's role take the writers' lock only through a function.
+        lock_events_through_function(ledger.recorder)
     ledger.position_of = position_lookup(ledger.recorder)
     return ledger
 

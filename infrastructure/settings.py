@@ -24,6 +24,17 @@ class Settings(BaseSettings):
         "", description="postgresql://user:password@host:port/dbname; if empty, PG* variables are used"
     )
     create_tables: bool = Field(True, description="Create the event tables on start-up")
+    migration_database_url: str = Field(
+        "",
+        description="The administrator's postgresql:// URL for `caseledger migrate`; empty: the normal connection settings",
+        repr=False,
+    )
+    service_role: str = Field(
+        "caseledger_service", description="The LOGIN role `caseledger migrate` creates and grants for the service"
+    )
+    service_password: str = Field(
+        "", description="Its password (set on every migrate); empty: left as it is", repr=False
+    )
     jwt_secret: str = Field("", description="HS256 signing key; empty: generated once into data_dir")
     jwt_retired_secrets: str = Field(
         "", description="Comma-separated earlier signing keys still accepted (key rotation by key id)"
@@ -44,6 +55,15 @@ class Settings(BaseSettings):
 
     def key_dir(self) -> Path:
         return self.checkpoint_key_dir or Path(self.data_dir) / "keys"
+
+    privacy_key_dir: Path | None = Field(
+        None,
+        description="Where the parties' key-encryption key and lookup (HMAC) key live, outside the database; "
+        "default data_dir/keys",
+    )
+
+    def privacy_keys_dir(self) -> Path:
+        return self.privacy_key_dir or Path(self.data_dir) / "keys"
 
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -73,6 +93,12 @@ class Settings(BaseSettings):
             "password": os.environ.get("PGPASSWORD", ""),
             "dbname": os.environ.get("PGDATABASE", "caseledger"),
         }
+
+    def for_migration(self) -> Settings:
+        """These settings as the administrator: ``CASELEDGER_MIGRATION_DATABASE_URL`` (if set), creating tables."""
+        return self.model_copy(
+            update={"database_url": self.migration_database_url or self.database_url, "create_tables": True}
+        )
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The ``eventsourcing`` environment for ``CaseLedger``, with name-prefixed keys."""

@@ -23,6 +23,7 @@ from domain.calendar import WorkCalendar
 from infrastructure.bootstrap import build_ledger, ensure_postgres_database, load_organisation
 from infrastructure.calendar_data import seed_schedules
 from infrastructure.positions import position_lookup
+from infrastructure.privacy import personal_data_for
 from infrastructure.settings import Settings
 
 TEST_DATABASE_URL_VARIABLE = "CASELEDGER_TEST_DATABASE_URL"
@@ -98,8 +99,17 @@ def postgres_database(postgres_server: Settings, tmp_path_factory: pytest.TempPa
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+_ENABLE_AGAIN = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
+
+
 def _empty_all_tables(settings: Settings) -> None:
-    """Truncate every table the ledger made, restarting the notification ids at 1."""
+    """Truncate every table the ledger made, restarting the notification ids at 1.
+
+    After ``caseledger migrate`` the append-only tables carry triggers that refuse TRUNCATE
+    for every role, ``ENABLE ALWAYS`` (so ``session_replication_role = replica`` does not
+    skip them): they are disabled, the tables truncated and the triggers put back as they
+    were, in one transaction, so no other session ever sees them off.
+    """
     import psycopg
     from psycopg import sql
 
@@ -108,9 +118,29 @@ def _empty_all_tables(settings: Settings) -> None:
         tables = conn.execute(
             "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
         ).fetchall()
-        if tables:
-            names = sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)
+        if not tables:
+            return
+        triggers = conn.execute(
+            "SELECT n.nspname, c.relname, t.tgname, t.tgenabled FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+        names = sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)
+        with conn.transaction():
+            for schema, table, trigger, _ in triggers:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
+                        sql.Identifier(schema, table), sql.Identifier(trigger)
+                    )
+                )
             conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(names))
+            for schema, table, trigger, enabled in triggers:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} {} {}").format(
+                        sql.Identifier(schema, table), sql.SQL(_ENABLE_AGAIN[enabled]), sql.Identifier(trigger)
+                    )
+                )
 
 
 @pytest.fixture
@@ -178,6 +208,8 @@ class LedgerOpener:
         else:
             ledger = build_ledger(self.settings)
         ledger.position_of = position_lookup(ledger.recorder)
+        # As build_ledger does: the parties' keys of this store (shared by every ledger on it).
+        ledger.personal_data = personal_data_for(self.settings, ledger.recorder)
         self.opened.append(ledger)
         return ledger
 

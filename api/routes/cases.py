@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ReadLogged, ServicesDep
+from api.privacy import lookup_tokens, reveal
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas import cases as s
@@ -78,6 +79,22 @@ def list_cases(
     concluded_from: Annotated[AwareDatetime | None, Query()] = None,
     concluded_to: Annotated[AwareDatetime | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=100, description="text in the summary")] = None,
+    id_number: Annotated[
+        str | None,
+        Query(
+            max_length=18,
+            pattern=r"^[0-9]{17}[0-9Xx]$",
+            description="cases with a party of this ID number (matched by keyed HMAC; never stored or logged)",
+        ),
+    ] = None,
+    phone: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            pattern=r"^[0-9+\- ]+$",
+            description="cases with a party of this phone number (matched by keyed HMAC; never stored or logged)",
+        ),
+    ] = None,
     sort: Annotated[Literal["registered_desc", "registered_asc", "due_asc"], Query()] = "registered_desc",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -103,6 +120,7 @@ def list_cases(
         concluded_from=concluded_from,
         concluded_to=concluded_to,
         text=q,
+        party_tokens=lookup_tokens(services.ledger, id_number=id_number, phone=phone),
     )
     position = services.views.positions().get("cases", 0)
     try:
@@ -122,7 +140,11 @@ def read_case(
     as_of: Annotated[AwareDatetime | None, Query(description="the case as it stood at this time")] = None,
 ) -> CaseOut:
     """The case's current state and every deadline, derived from its events (or as of a past time)."""
-    return case_out(ledger.view_case(case_id, actor, as_of), actor, ledger.organisation)
+    view = ledger.view_case(case_id, actor, as_of)
+    # Erased "now" counts for a past state too: the key is gone for every read.
+    erased = ledger.get_case(case_id).erased_parties if as_of is not None else view.case.erased_parties
+    parties = reveal(ledger, case_id, view.case.parties.values(), erased)
+    return case_out(view, actor, ledger.organisation, parties)
 
 
 @router.get("/{case_id}/events", response_model=list[EventOut], dependencies=[ReadLogged])
@@ -131,10 +153,16 @@ def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: Ser
     case = ledger.get_case(case_id)
     ledger.authorize_case_read(actor, case)
     services.await_views(ledger.position_of(case_id, case.version), ("audit",))
-    return [
-        event_out({**entry, "data": audit_data(ledger.mapper, entry)}, actor)
-        for entry in services.queries.audit_trail(str(case_id))
-    ]
+    events = []
+    for entry in services.queries.audit_trail(str(case_id)):
+        data = audit_data(ledger.mapper, entry)
+        parties = (
+            reveal(ledger, case_id, [Party.from_dict(p) for p in data["parties"]], case.erased_parties)
+            if "parties" in data
+            else None
+        )
+        events.append(event_out({**entry, "data": data}, actor, parties))
+    return events
 
 
 @router.get("/{case_id}/evaluation", response_model=EvaluationOut, dependencies=[ReadLogged])

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ActorDep, CallerDep, LedgerDep, MinPositionDep, ReadLogged, ServicesDep
+from api.privacy import reveal
 from api.problems import PROBLEM_RESPONSES
 from api.routes.replies import reply
 from api.schemas.case_view import party_out
@@ -14,6 +15,7 @@ from api.schemas.cases import RulingIn
 from api.schemas.common import CommandReply
 from api.schemas.reads import CourtPage, CourtRecordOut, local
 from application.access import list_scope
+from application.ledger import CaseLedger
 from domain.errors import InvalidCommand, NotFound
 from domain.values import Actor, Party, Role, jurisdiction_contains
 from infrastructure.views.queries import Scope
@@ -35,9 +37,11 @@ def _court_scope(actor: Actor) -> tuple[str | None, Scope]:
     return None, Scope(list_scope(actor))
 
 
-def _record(row: dict[str, Any], actor: Actor) -> CourtRecordOut:
+def _record(row: dict[str, Any], actor: Actor, ledger: CaseLedger) -> CourtRecordOut:
+    # The view holds the parties sealed, as recorded; they are decrypted for this response only.
     sees_parties = actor.role == Role.COURT
-    parties = [party_out(Party.from_dict(p), actor, full=sees_parties or None) for p in row["parties"]]
+    revealed = reveal(ledger, row["case_id"], [Party.from_dict(p) for p in row["parties"]])
+    parties = [party_out(p, actor, full=sees_parties or None) for p in revealed]
     return CourtRecordOut(
         confirmation_id=row["confirmation_id"],
         case_id=row["case_id"],
@@ -71,7 +75,7 @@ def list_confirmations(
     except ValueError as exc:
         raise InvalidCommand(str(exc), field="cursor") from None
     return CourtPage(
-        items=[_record(row, actor) for row in page.items],
+        items=[_record(row, actor, services.ledger) for row in page.items],
         next_cursor=page.next_cursor,
         views_position=services.views.positions().get("court", 0),
     )
@@ -92,4 +96,4 @@ def read_confirmation(
     )
     if row is None or not visible:
         raise NotFound(f"no judicial confirmation {confirmation_id}", confirmation_id=confirmation_id)
-    return _record(row, actor)
+    return _record(row, actor, services.ledger)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, MinPositionDep, ServicesDep
+from api.deps import MAX_POSITION, ActorDep, MinPositionDep, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from domain.errors import NotPermitted
 from domain.values import Role
@@ -43,8 +43,10 @@ def sign_checkpoint(services: ServicesDep, actor: ActorDep, at: MinPositionDep) 
 def inclusion(
     services: ServicesDep,
     actor: ActorDep,
-    position: Annotated[int, Query(ge=1, description="ledger position of the event")],
-    tree_size: Annotated[int | None, Query(ge=1, description="a checkpoint's size; default the newest")] = None,
+    position: Annotated[int, Query(ge=1, le=MAX_POSITION, description="ledger position of the event")],
+    tree_size: Annotated[
+        int | None, Query(ge=1, le=MAX_POSITION, description="a checkpoint's size; default the newest")
+    ] = None,
 ) -> dict[str, Any]:
     """Inclusion proof (RFC 9162 §2.1.3) of one event in a checkpoint's tree."""
     return services.integrity.inclusion(position, tree_size)
@@ -54,8 +56,8 @@ def inclusion(
 def consistency(
     services: ServicesDep,
     actor: ActorDep,
-    old_size: Annotated[int, Query(alias="from", ge=0)],
-    new_size: Annotated[int, Query(alias="to", ge=0)],
+    old_size: Annotated[int, Query(alias="from", ge=0, le=MAX_POSITION)],
+    new_size: Annotated[int, Query(alias="to", ge=0, le=MAX_POSITION)],
 ) -> dict[str, Any]:
     """Consistency proof (RFC 9162 §2.1.4) that a later checkpoint's tree extends an earlier one."""
     return services.integrity.consistency(old_size, new_size)

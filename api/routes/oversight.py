@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ActorDep, MinPositionDep, ReadLogged, ServicesDep
+from api.deps import MAX_POSITION, ActorDep, MinPositionDep, ReadLogged, ServicesDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.reads import local
 from domain.errors import NotPermitted
@@ -41,7 +41,7 @@ def access_log(
     at: MinPositionDep,
     user: Annotated[str | None, Query(max_length=100)] = None,
     path: Annotated[str | None, Query(max_length=300, description="entries whose path starts with this")] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AccessPage:
     """Who read which case data, when and why; newest first. Oversight only."""

@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from application.ledger import CaseView
+from application.privacy import RevealedParty
 from domain.calendar import CHINA_TZ
 from domain.case import Status
 from domain.case_deadlines import CaseDeadline, is_overdue
 from domain.org import Organisation
-from domain.values import CATEGORY_LABELS, CHANNEL_LABELS, Actor, Category, Channel, Party, Role
+from domain.values import CATEGORY_LABELS, CHANNEL_LABELS, Actor, Category, Channel, Role
 
 # Roles that work the case with the parties and so see their contact data in full.
 FULL_CONTACT_ROLES = frozenset({Role.GRID_WORKER, Role.UNIT, Role.MEDIATOR, Role.TOWNSHIP_CENTER, Role.IMPORTER})
@@ -32,6 +33,8 @@ def mask_digits(value: str, keep_start: int, keep_end: int) -> str:
 
 
 class PartyOut(BaseModel):
+    """A party as the reader may see it: decrypted, then masked by role."""
+
     party_id: str
     name: str
     kind: str
@@ -39,6 +42,11 @@ class PartyOut(BaseModel):
     id_number: str
     address: str
     masked: bool
+    erased: bool = Field(False, description="The party's data was erased (its key destroyed): fields read [已删除]")
+    damaged: list[str] = Field(
+        default_factory=list,
+        description="Fields whose stored ciphertext fails authentication (altered, swapped or moved): read [已损坏]",
+    )
 
 
 class PeriodOut(BaseModel):
@@ -107,6 +115,10 @@ class CaseOut(BaseModel):
     confirmations: list[dict[str, Any]]
     payment_orders: int
     corrections: list[int]
+    erasures: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Erasures of parties' data: pending (requested, awaiting a second official) or done",
+    )
     overdue: bool
     deadlines: list[DeadlineOut]
     calendar_years: list[int] = Field(description="Years whose official schedule is loaded")
@@ -126,18 +138,46 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
-def party_out(party: Party, reader: Actor, *, full: bool | None = None) -> PartyOut:
-    """A party as ``reader`` may see it: in full for the roles that work with the parties."""
+def party_out(party: RevealedParty, reader: Actor, *, full: bool | None = None) -> PartyOut:
+    """A decrypted party as ``reader`` may see it: in full for the roles that work with the parties.
+
+    Others see the surname, the first 3 and last 4 digits of a phone, the first 4 and last
+    4 characters of an ID number, and no address. Markers (erased, damaged) show as they are.
+    """
     full = reader.role in FULL_CONTACT_ROLES if full is None else full
+
+    def shown(field: str, value: str, keep_start: int, keep_end: int) -> str:
+        if full or party.is_marker(field):
+            return value
+        return mask_digits(value, keep_start, keep_end)
+
     return PartyOut(
         party_id=party.party_id,
-        name=party.name if full else mask_digits(party.name, 1, 0),
+        name=shown("name", party.name, 1, 0),
         kind=party.kind,
-        phone=party.phone if full else mask_digits(party.phone, 3, 4),
-        id_number=party.id_number if full else mask_digits(party.id_number, 4, 4),
-        address=party.address if full else "",
+        phone=shown("phone", party.phone, 3, 4),
+        id_number=shown("id_number", party.id_number, 4, 4),
+        address=party.address if full or party.is_marker("address") else "",
         masked=not full,
+        erased=party.erased,
+        damaged=list(party.damaged),
     )
+
+
+def erasures_out(case: Any) -> list[dict[str, Any]]:
+    """Pending and completed erasures of the case's parties (who asked, who approved)."""
+    pending = [
+        {
+            "party_id": r["party_id"],
+            "status": "pending",
+            "requested_by": r["requested_by"],
+            "requested_version": r["requested_version"],
+            "reason": r["reason"],
+        }
+        for r in case.erasure_requests.values()
+    ]
+    done = [{**r, "status": "erased"} for r in case.erased_parties.values()]
+    return pending + done
 
 
 def deadline_out(d: CaseDeadline) -> DeadlineOut:
@@ -157,8 +197,8 @@ def deadline_out(d: CaseDeadline) -> DeadlineOut:
     )
 
 
-def case_out(view: CaseView, reader: Actor, organisation: Organisation) -> CaseOut:
-    """The case document shown to ``reader``."""
+def case_out(view: CaseView, reader: Actor, organisation: Organisation, parties: list[RevealedParty]) -> CaseOut:
+    """The case document shown to ``reader``, with its ``parties`` as decrypted for this read."""
     case = view.case
     proposals = []
     for proposal_id, proposal in case.proposals.items():
@@ -198,7 +238,7 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation) -> CaseO
         external_ref=case.external_ref,
         jurisdiction=case.jurisdiction,
         jurisdiction_names=organisation.place_names(case.jurisdiction),
-        parties=[party_out(p, reader) for p in case.parties.values()],
+        parties=[party_out(p, reader) for p in parties],
         risk_color=case.risk_color,
         difficulty=case.difficulty,
         county_flagged=case.county_flagged,
@@ -230,17 +270,21 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation) -> CaseO
         confirmations=confirmations,
         payment_orders=len(case.payment_orders),
         corrections=case.corrections,
+        erasures=erasures_out(case),
         overdue=is_overdue(view.deadlines),
         deadlines=[deadline_out(d) for d in view.deadlines],
         calendar_years=list(view.calendar_years),
     )
 
 
-def event_out(entry: dict[str, Any], reader: Actor) -> EventOut:
-    """An audit-trail row as the reader may see it (parties masked by role)."""
+def event_out(entry: dict[str, Any], reader: Actor, parties: list[RevealedParty] | None = None) -> EventOut:
+    """An audit-trail row as the reader may see it: ``parties`` decrypted for this read, masked by role.
+
+    The stored data's sealed parties are never shown: without ``parties`` they are left out.
+    """
     data = dict(entry["data"])
     if "parties" in data:
-        data["parties"] = [party_out(Party.from_dict(p), reader).model_dump() for p in data["parties"]]
+        data["parties"] = [party_out(p, reader).model_dump() for p in parties or []]
     return EventOut(
         position=entry["position"],
         version=entry["version"],

@@ -276,3 +276,13 @@ class PaymentOrder(Command):
 
     court: str = Field(min_length=1, max_length=100)
     creditor_party_id: str = Field(min_length=1, max_length=64)
+
+
+class ErasureRequest(Command):
+    """Ask that a party's personal data be erased (its key destroyed once a second official approves)."""
+
+    reason: str = Field(min_length=1, max_length=1000, examples=["当事人依法申请删除个人信息"])
+
+
+class ErasureApproval(Command):
+    """A second township or county center official approves a pending erasure."""

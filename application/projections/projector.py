@@ -46,6 +46,8 @@ ROW_NEUTRAL = frozenset(
         "JudicialConfirmationApplied",
         "JudicialConfirmationRuled",
         "PaymentOrderApplied",
+        "PartyErasureRequested",
+        "PartyErased",
     }
 )
 
@@ -61,6 +63,8 @@ class Changes:
     audit: list[dict[str, Any]] = field(default_factory=list)
     court: dict[str, dict[str, Any]] = field(default_factory=dict)
     access: list[dict[str, Any]] = field(default_factory=list)
+    # (case id, party id) → the party's lookup tokens as (field, token); None: remove them.
+    party_index: dict[tuple[str, str], list[tuple[str, str]] | None] = field(default_factory=dict)
     calendar_changed: bool = False
 
     def __bool__(self) -> bool:
@@ -197,10 +201,22 @@ class LedgerProjector:
             self._rows[case.id] = row
             changes.cases[case_id] = row
             changes.history.append({**row, "valid_from": stamp(event.occurred_at), "valid_to": None})
+            _index_parties(event, case_id, changes)
         if "court" in wanted and case.confirmations:
             for record in court_rows(case, self.calendar):
                 record["position"] = position
                 changes.court[record["confirmation_id"]] = record
+
+
+def _index_parties(event: Any, case_id: str, changes: Changes) -> None:
+    """Lookup tokens of a registration's parties; an erased party's are taken out again."""
+    name = type(event).__name__
+    if name == "Registered":
+        for party in event.parties:
+            tokens = [("id_number", party.id_number_hmac), ("phone", party.phone_hmac)]
+            changes.party_index[(case_id, party.party_id)] = [(kind, token) for kind, token in tokens if token]
+    elif name == "PartyErased":
+        changes.party_index[(case_id, event.party_id)] = None
 
 
 def _evaluation_row(case: Case, evaluation: Any) -> dict[str, Any] | None:

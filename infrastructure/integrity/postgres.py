@@ -21,7 +21,7 @@ refused: it bypasses the hook, and REFERENCES says to keep it off anyway.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -81,6 +81,9 @@ class ChainedPostgresApplicationRecorder(es_postgres.PostgresApplicationRecorder
         if datastore.originator_id_type != "uuid":
             raise persistence.ProgrammingError("the hash chain needs ORIGINATOR_ID_TYPE=uuid")
         self.check_identifier_length(self.chain_table_name)
+        # Rows other modules keep beside the events, written in the events' transaction after
+        # the chain (the parties' wrapped keys: ``infrastructure.privacy``).
+        self.companions: list[Callable[[Cursor[DictRow], Sequence[StoredEvent]], None]] = []
         names = {
             "schema": Identifier(datastore.schema),
             "chain": Identifier(self.chain_table_name),
@@ -135,6 +138,8 @@ class ChainedPostgresApplicationRecorder(es_postgres.PostgresApplicationRecorder
             if notification_ids is None:
                 raise persistence.ProgrammingError("the events' insert returned no notification ids")
             self._insert_chain(curs, stored_events, notification_ids)
+            for write in self.companions:
+                write(curs, stored_events)
         except Exception as error:
             raise _RolledBack(error) from error
         return notification_ids

@@ -9,7 +9,7 @@ previous hashes are read and the new rows are inserted into ``event_chain``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -29,6 +29,9 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
         if datastore.originator_id_type != "uuid":
             raise persistence.ProgrammingError("the hash chain needs ORIGINATOR_ID_TYPE=uuid")
+        # Rows other modules keep beside the events, written in the events' transaction after
+        # the chain (the parties' wrapped keys: ``infrastructure.privacy``).
+        self.companions: list[Callable[[Any, Sequence[StoredEvent]], None]] = []
         table = self.chain_table_name
         self.select_previous_hash_statement = (
             f"SELECT hash FROM {table} WHERE originator_id = ? AND originator_version = ?"
@@ -62,6 +65,8 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         if notification_ids is None:
             raise persistence.ProgrammingError("the events' insert returned no notification ids")
         self._insert_chain(c, stored_events, notification_ids)
+        for write in self.companions:
+            write(c, stored_events)
         return notification_ids
 
     def _insert_chain(

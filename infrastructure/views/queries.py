@@ -60,6 +60,8 @@ class CaseFilter:
     concluded_from: datetime | None = None
     concluded_to: datetime | None = None
     text: str | None = None
+    # Keyed lookup tokens, as (field, token): cases with a party whose ID number or phone has it.
+    party_tokens: Sequence[tuple[str, str]] = ()
 
 
 @dataclass
@@ -169,6 +171,9 @@ class ViewQueries:
             if high is not None:
                 where.append(f"{column} < ?")
                 params.append(stamp(high))
+        for kind, token in f.party_tokens:
+            where.append("case_id IN (SELECT case_id FROM party_index WHERE kind = ? AND token = ?)")
+            params += [kind, token]
         if f.text:
             where.append("summary LIKE ?")
             params.append("%" + f.text.replace("%", "").replace("_", "") + "%")

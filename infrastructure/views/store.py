@@ -67,6 +67,9 @@ TABLES: dict[str, list[str]] = {
         "PRIMARY KEY (case_id, version))",
         "CREATE TABLE IF NOT EXISTS evaluations{s} (case_id TEXT PRIMARY KEY, policy TEXT, score DOUBLE PRECISION, "
         "grade TEXT, grade_code TEXT, evaluation TEXT)",
+        # Keyed lookup tokens (HMAC-SHA256) of parties' ID numbers and phones, never the values.
+        "CREATE TABLE IF NOT EXISTS party_index{s} (kind TEXT NOT NULL, token TEXT NOT NULL, case_id TEXT NOT NULL, "
+        "party_id TEXT NOT NULL, PRIMARY KEY (kind, token, case_id, party_id))",
     ],
     "audit": [
         "CREATE TABLE IF NOT EXISTS audit{s} (position BIGINT PRIMARY KEY, aggregate_id TEXT, version BIGINT, "
@@ -95,6 +98,7 @@ INDEXES: dict[str, list[str]] = {
         "CREATE INDEX IF NOT EXISTS cases{s}_handler ON cases{s} (handler_id, registered_at)",
         "CREATE INDEX IF NOT EXISTS case_history{s}_open ON case_history{s} (case_id, valid_to)",
         "CREATE INDEX IF NOT EXISTS case_history{s}_valid ON case_history{s} (valid_from, valid_to)",
+        "CREATE INDEX IF NOT EXISTS party_index{s}_party ON party_index{s} (case_id, party_id)",
     ],
     "audit": ["CREATE INDEX IF NOT EXISTS audit{s}_aggregate ON audit{s} (aggregate_id, version)"],
     "access": [
@@ -107,7 +111,7 @@ INDEXES: dict[str, list[str]] = {
     ],
 }
 VIEW_TABLES = {
-    "cases": ("cases", "case_history", "evaluations"),
+    "cases": ("cases", "case_history", "evaluations", "party_index"),
     "audit": ("audit",),
     "court": ("court",),
     "access": ("access_log",),
@@ -237,6 +241,8 @@ class ViewStore:
                 f"INSERT INTO access_log{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
                 [_values(ACCESS_COLUMNS, row) for row in changes.access],
             )
+        if changes.party_index:
+            self._write_party_index(cursor, changes.party_index, s)
         if changes.court:
             cursor.executemany(
                 _upsert(f"court{s}", COURT_COLUMNS, "confirmation_id"),
@@ -246,6 +252,23 @@ class ViewStore:
             "UPDATE view_positions SET position = ? WHERE view = ? AND position < ?",
             [(position, view + s, position) for view, position in changes.positions.items()],
         )
+
+    def _write_party_index(
+        self, cursor: Cursor, index: dict[tuple[str, str], list[tuple[str, str]] | None], s: str
+    ) -> None:
+        # Each party's tokens are replaced whole: a registration writes them, an erasure removes them.
+        cursor.executemany(f"DELETE FROM party_index{s} WHERE case_id = ? AND party_id = ?", list(index))
+        rows = [
+            (kind, token, case_id, party_id)
+            for (case_id, party_id), tokens in index.items()
+            for kind, token in tokens or ()
+        ]
+        if rows:
+            cursor.executemany(
+                f"INSERT INTO party_index{s} (kind, token, case_id, party_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, token, case_id, party_id) DO NOTHING",
+                rows,
+            )
 
     def _write_history(self, cursor: Cursor, history: list[dict[str, Any]], s: str) -> None:
         # A history row is valid until the next event of the same case; within a batch that

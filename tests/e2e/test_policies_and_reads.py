@@ -108,11 +108,17 @@ def test_a_case_as_of_a_past_moment_shows_the_state_and_deadlines_then(api: Api)
     assert [d["kind"] for d in then["deadlines"]] == ["dispatch"] and then["deadlines"][0]["status"] == "open"
 
 
-def test_waiting_for_a_position_the_views_never_reach_is_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read your writes is bounded: an unreachable position answers 503 problem details."""
+def test_waiting_for_views_that_do_not_catch_up_is_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read your writes is bounded: views that do not reach the position in time answer 503."""
     monkeypatch.setattr(api.app.state.services.settings, "read_wait_seconds", 0.2)
-    response = api.get(TOWNSHIP, "/cases", min_position=10**9)
-    assert_problem(response, 503, "views-behind")
+    api.app.state.services.worker.stop()  # the views stop following the ledger
+    reply = api.ok(TOWNSHIP, "/cases", case_body())
+    assert_problem(api.get(TOWNSHIP, "/cases", min_position=reply["position"]), 503, "views-behind")
+
+
+def test_a_position_past_the_ledger_head_is_refused_at_once(api: Api) -> None:
+    """A min_position the ledger has not reached cannot be waited for: 422, not a wait."""
+    assert_problem(api.get(TOWNSHIP, "/cases", min_position=10**9), 422, "invalid-command")
 
 
 def test_every_read_of_case_data_is_logged_with_who_and_why(api: Api) -> None:

@@ -209,10 +209,17 @@ class StorageContract:
         """SPEC §6: parties (with personal data) and actors are value objects with registered transcodings."""
         case_id = drive_to_handling(open_ledger())
 
-        case = open_ledger().get_case(case_id)
+        reader = open_ledger()
+        case = reader.get_case(case_id)
+        revealed = reader.reveal_parties(case_id, case.parties.values())
 
-        assert case.parties == {p.party_id: p for p in PARTIES}
         assert all(type(p) is Party for p in case.parties.values())
+        # Recorded sealed (SPEC §10), read back in clear by a ledger holding the store's keys.
+        assert all(p.name.startswith("enc:v1:") for p in case.parties.values())
+        fields = ("party_id", "name", "kind", "phone", "id_number", "address")
+        assert [tuple(getattr(p, f) for f in fields) for p in revealed] == [
+            tuple(getattr(p, f) for f in fields) for p in PARTIES
+        ]
         assert case.registered_by == IMPORTER
         assert type(case.registered_by) is Actor
         assert (case.status, case.handler_id, case.handler_name) == ("handling", GRID_WORKER.user_id, "王网格")

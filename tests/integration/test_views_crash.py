@@ -48,6 +48,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "evaluations": ("case_id",),
     "audit": ("position",),
     "court": ("confirmation_id",),
+    "party_index": ("kind", "token", "case_id", "party_id"),
 }
 
 Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]

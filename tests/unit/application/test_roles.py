@@ -141,6 +141,14 @@ COMMANDS: dict[str, tuple[set[str], Command]] = {
         {"county_center"},
         lambda lg, c, who, m: lg.find_complaint(UUID(m.mediator_id), who, complaint_id="c1", valid=True, finding="f"),
     ),
+    "request_erasure": (
+        {"township_center", "county_center"},
+        lambda lg, c, who, m: lg.request_party_erasure(c, who, party_id="p1", reason="当事人申请删除"),
+    ),
+    "approve_erasure": (
+        {"township_center", "county_center"},
+        lambda lg, c, who, m: lg.approve_party_erasure(c, who, party_id="p1"),
+    ),
     "adopt_policy": (
         {"county_center"},
         lambda lg, c, who, m: lg.adopt_policy(who, policy={"name": "v2"}, effective_from=cst(2027, 1, 1)),

@@ -1,0 +1,359 @@
+"""Parties' personal data at rest (SPEC §6, §10; REFERENCES "Privacy"): sealed, looked up, erased.
+
+Every party of a case gets a random data key of its own when the case is registered. Its
+personal fields (name, phone, ID number, address) are encrypted with that key before the
+event is made, so the events, the hash chain, the Merkle log and every view only ever hold
+ciphertext. Data keys are kept wrapped under a key-encryption key (KEK) that lives outside
+the database, in a store kept apart from the events (a ``PartyKeyStore``). Erasing a party
+destroys its data key (crypto-shredding): the stored events stay byte for byte as they
+were, so the chain and the proofs still verify, and the fields read as ``[已删除]``.
+
+Formats, version 1. ``|`` is the byte ``0x7C``; ids are their canonical text (a case id is
+the hyphenated lower-case UUID); AES-256-GCM uses a 12-byte random nonce and a 16-byte tag::
+
+    data key      32 random bytes; key id = 16 random hex digits
+    wrapped key   nonce || AES-256-GCM(KEK, data key,
+                  aad = "caseledger/party-key/v1|<case id>|<party id>|<key id>")
+    sealed field  "enc:v1:<key id>:" + base64(nonce || ciphertext || tag), standard alphabet
+                  AES-256-GCM(data key, the value's UTF-8 bytes,
+                  aad = "caseledger/v1|<case id>|<party id>|<field>|<key id>")
+    lookup token  hex(HMAC-SHA256(lookup key, "caseledger/lookup/v1|<field>|" + normalised value))
+
+The associated data binds every ciphertext to its case, party and field (and the key id
+it names): a value swapped with another party's, moved to another field or copied into
+another case fails authentication and reads as ``[已损坏]``, never as someone else's data.
+An empty field stays empty: there is nothing in it to protect.
+
+Lookup tokens are keyed (a plain hash of an ID number or phone is brute-forced in
+minutes), so only a holder of the lookup key can link a value to a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from domain.values import PERSONAL_FIELDS, Party
+
+SEALED_PREFIX = "enc:v1:"
+FIELD_AAD = "caseledger/v1"
+KEY_AAD = "caseledger/party-key/v1"
+LOOKUP_TAG = "caseledger/lookup/v1"
+LOOKUP_FIELDS = ("id_number", "phone")
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+# What a reader sees in place of a value whose key was destroyed, or that fails authentication.
+ERASED = "[已删除]"
+DAMAGED = "[已损坏]"
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A party's data key as stored: wrapped under the KEK, never in clear."""
+
+    party_id: str
+    key_id: str
+    wrapped: bytes
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What is left of a destroyed key: which key, when and by whom; no key material."""
+
+    party_id: str
+    key_id: str
+    destroyed_at: str
+    destroyed_by: str
+    requested_by: str
+
+
+class PartyKeyStore(Protocol):
+    """Where wrapped data keys live, apart from the events (a table of the same database)."""
+
+    def stage(self, case_id: str, keys: Sequence[WrappedKey]) -> None:
+        """Hold the keys of a case being registered, to be stored with its events, atomically."""
+        ...
+
+    def unstage(self, case_id: str) -> None:
+        """Forget what was staged for the case (its events were saved, or will not be)."""
+        ...
+
+    def keys(self, case_id: str) -> dict[str, WrappedKey]:
+        """The case's wrapped keys by party id (destroyed ones are gone)."""
+        ...
+
+    def destroy(self, case_id: str, party_id: str, *, destroyed_by: str, requested_by: str, at: datetime) -> bool:
+        """Delete the party's key and leave a tombstone, in one transaction; whether a key was there."""
+        ...
+
+    def tombstones(self, case_id: str) -> dict[str, Tombstone]:
+        """The case's destroyed keys by party id."""
+        ...
+
+
+class MemoryPartyKeys:
+    """A ``PartyKeyStore`` in this process's memory (the in-memory backend, and tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, dict[str, WrappedKey]] = {}
+        self._tombstones: dict[str, dict[str, Tombstone]] = {}
+
+    def stage(self, case_id: str, keys: Sequence[WrappedKey]) -> None:
+        # Nothing here outlives the process, so the keys are stored at once; a key already
+        # held (the case exists, so these events will not save) is never replaced.
+        with self._lock:
+            held = self._keys.setdefault(case_id, {})
+            for key in keys:
+                held.setdefault(key.party_id, key)
+
+    def unstage(self, case_id: str) -> None:
+        """Nothing is staged apart from what is stored."""
+
+    def keys(self, case_id: str) -> dict[str, WrappedKey]:
+        with self._lock:
+            return dict(self._keys.get(case_id, {}))
+
+    def destroy(self, case_id: str, party_id: str, *, destroyed_by: str, requested_by: str, at: datetime) -> bool:
+        with self._lock:
+            key = self._keys.get(case_id, {}).pop(party_id, None)
+            if key is None:
+                return False
+            self._tombstones.setdefault(case_id, {})[party_id] = Tombstone(
+                party_id, key.key_id, at.isoformat(), destroyed_by, requested_by
+            )
+            return True
+
+    def tombstones(self, case_id: str) -> dict[str, Tombstone]:
+        with self._lock:
+            return dict(self._tombstones.get(case_id, {}))
+
+
+@dataclass(frozen=True)
+class RevealedParty:
+    """A party's fields as decrypted for one read: values, or ``[已删除]`` / ``[已损坏]`` markers."""
+
+    party_id: str
+    kind: str
+    name: str
+    phone: str
+    id_number: str
+    address: str
+    erased: bool = False
+    damaged: tuple[str, ...] = ()
+
+    def is_marker(self, field: str) -> bool:
+        """Whether ``field`` shows a marker rather than the party's data."""
+        return self.erased or field in self.damaged
+
+
+def normalise(field: str, value: str) -> str:
+    """The form a lookup token is made of: ID numbers upper-case, phones their digits only."""
+    value = value.strip()
+    if field == "id_number":
+        return value.upper()
+    if field == "phone":
+        digits = re.sub(r"\D", "", value)
+        # "+86 138 0013 8000" and "13800138000" are the same number.
+        return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    return value
+
+
+def is_sealed(party: Party) -> bool:
+    """Whether the party was recorded sealed (every party registered since sealing began)."""
+    return bool(party.id_number_hmac or party.phone_hmac) or any(
+        getattr(party, field).startswith(SEALED_PREFIX) for field in PERSONAL_FIELDS
+    )
+
+
+class PersonalData:
+    """Seals parties before their events are made, reveals them for a read, destroys their keys."""
+
+    def __init__(self, keys: PartyKeyStore, kek: bytes, lookup_key: bytes) -> None:
+        if len(kek) != KEY_BYTES:
+            raise ValueError("the key-encryption key must be 32 bytes (AES-256)")
+        if len(lookup_key) < KEY_BYTES:
+            raise ValueError("the lookup key must be at least 32 bytes")
+        self.keys = keys
+        self._kek = AESGCM(kek)
+        self._lookup_key = lookup_key
+
+    @classmethod
+    def ephemeral(cls) -> PersonalData:
+        """Keys in memory under a random KEK: what a ledger has until its storage gives it more."""
+        return cls(MemoryPartyKeys(), AESGCM.generate_key(bit_length=256), os.urandom(KEY_BYTES))
+
+    # ------------------------------------------------------------------ lookup
+
+    def lookup_token(self, field: str, value: str) -> str:
+        """The keyed token of an ID number or phone ("" for an empty value)."""
+        if field not in LOOKUP_FIELDS:
+            raise ValueError(f"no lookup by {field}")
+        normalised = normalise(field, value)
+        if not normalised:
+            return ""
+        message = f"{LOOKUP_TAG}|{field}|{normalised}".encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+    # ------------------------------------------------------------------ sealing
+
+    def seal(self, case_id: UUID, parties: Sequence[Party]) -> list[Party]:
+        """The parties as their registration event records them: fields sealed, tokens added.
+
+        Each party gets a new data key, staged in the key store: it is stored in the same
+        transaction as the registration's events (so there is never a key without its events,
+        nor events without their keys). Call ``release`` once the events are saved or not.
+        """
+        case = str(case_id)
+        fresh = {party.party_id: (secrets.token_hex(8), AESGCM.generate_key(bit_length=256)) for party in parties}
+        self.keys.stage(
+            case,
+            [WrappedKey(pid, key_id, self._wrap(case, pid, key_id, key)) for pid, (key_id, key) in fresh.items()],
+        )
+        return [self._seal_party(case, party, *fresh[party.party_id]) for party in parties]
+
+    def release(self, case_id: UUID) -> None:
+        """The registration of ``case_id`` is over (saved or refused): drop its staged keys."""
+        self.keys.unstage(str(case_id))
+
+    def _seal_party(self, case: str, party: Party, key_id: str, data_key: bytes) -> Party:
+        cipher = AESGCM(data_key)
+        values = {
+            field: self._encrypt(cipher, case, party.party_id, field, key_id, getattr(party, field))
+            for field in PERSONAL_FIELDS
+        }
+        return Party(
+            party_id=party.party_id,
+            kind=party.kind,
+            id_number_hmac=self.lookup_token("id_number", party.id_number),
+            phone_hmac=self.lookup_token("phone", party.phone),
+            **values,
+        )
+
+    @staticmethod
+    def _encrypt(cipher: AESGCM, case: str, party_id: str, field: str, key_id: str, value: str) -> str:
+        if not value:
+            return ""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = cipher.encrypt(nonce, value.encode("utf-8"), _field_aad(case, party_id, field, key_id))
+        return f"{SEALED_PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+
+    def _wrap(self, case: str, party_id: str, key_id: str, data_key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._kek.encrypt(nonce, data_key, _key_aad(case, party_id, key_id))
+
+    def _unwrap(self, case: str, key: WrappedKey) -> bytes:
+        nonce, body = key.wrapped[:NONCE_BYTES], key.wrapped[NONCE_BYTES:]
+        return self._kek.decrypt(nonce, body, _key_aad(case, key.party_id, key.key_id))
+
+    # ------------------------------------------------------------------ revealing
+
+    def reveal(self, case_id: UUID, parties: Sequence[Party], erased: Collection[str] = ()) -> list[RevealedParty]:
+        """The parties' fields in clear for one read; markers where erased or damaged.
+
+        ``erased`` names parties the case records as erased: shown erased whatever the key
+        store holds. A party recorded before sealing began is shown as recorded.
+        """
+        case = str(case_id)
+        held = self.keys.keys(case) if any(is_sealed(p) for p in parties) else {}
+        tombstones: dict[str, Tombstone] | None = None
+        revealed = []
+        for party in parties:
+            if party.party_id in erased:
+                revealed.append(_marked(party, erased=True))
+            elif not is_sealed(party):
+                revealed.append(_as_recorded(party))
+            elif party.party_id in held:
+                revealed.append(self._open_party(case, party, held[party.party_id]))
+            else:
+                if tombstones is None:
+                    tombstones = self.keys.tombstones(case)
+                revealed.append(_marked(party, erased=party.party_id in tombstones))
+        return revealed
+
+    def _open_party(self, case: str, party: Party, key: WrappedKey) -> RevealedParty:
+        try:
+            cipher = AESGCM(self._unwrap(case, key))
+        except (InvalidTag, ValueError):
+            return _marked(party, erased=False)
+        values: dict[str, str] = {}
+        damaged: list[str] = []
+        for field in PERSONAL_FIELDS:
+            value = getattr(party, field)
+            opened = _decrypt(cipher, case, party.party_id, field, key.key_id, value) if value else ""
+            if opened is None:
+                damaged.append(field)
+            values[field] = DAMAGED if opened is None else opened
+        return _revealed(party, values, damaged=tuple(damaged))
+
+    # ------------------------------------------------------------------ erasure
+
+    def destroy(self, case_id: UUID, party_id: str, *, destroyed_by: str, requested_by: str, at: datetime) -> bool:
+        """Destroy the party's data key (its ciphertexts become unreadable for good)."""
+        return self.keys.destroy(str(case_id), party_id, destroyed_by=destroyed_by, requested_by=requested_by, at=at)
+
+
+def _field_aad(case: str, party_id: str, field: str, key_id: str) -> bytes:
+    return f"{FIELD_AAD}|{case}|{party_id}|{field}|{key_id}".encode()
+
+
+def _key_aad(case: str, party_id: str, key_id: str) -> bytes:
+    return f"{KEY_AAD}|{case}|{party_id}|{key_id}".encode()
+
+
+def _decrypt(cipher: AESGCM, case: str, party_id: str, field: str, key_id: str, value: str) -> str | None:
+    """The clear text of one sealed field, or ``None`` if it is not this party's own."""
+    if not value.startswith(SEALED_PREFIX):
+        return None
+    named_key, _, body = value[len(SEALED_PREFIX) :].partition(":")
+    if named_key != key_id:
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True)
+        clear = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _field_aad(case, party_id, field, key_id))
+        return clear.decode("utf-8")
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+
+
+def _revealed(
+    party: Party, values: dict[str, str], *, erased: bool = False, damaged: tuple[str, ...] = ()
+) -> RevealedParty:
+    return RevealedParty(
+        party_id=party.party_id,
+        kind=party.kind,
+        name=values["name"],
+        phone=values["phone"],
+        id_number=values["id_number"],
+        address=values["address"],
+        erased=erased,
+        damaged=damaged,
+    )
+
+
+def _marked(party: Party, *, erased: bool) -> RevealedParty:
+    """Every non-empty personal field replaced by the marker (erased, or damaged beyond reading)."""
+    marker = ERASED if erased else DAMAGED
+    values = {field: marker if getattr(party, field) else "" for field in PERSONAL_FIELDS}
+    values["name"] = marker
+    damaged = () if erased else tuple(field for field in PERSONAL_FIELDS if values[field])
+    return _revealed(party, values, erased=erased, damaged=damaged)
+
+
+def _as_recorded(party: Party) -> RevealedParty:
+    return _revealed(party, {field: getattr(party, field) for field in PERSONAL_FIELDS})
