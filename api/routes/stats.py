@@ -15,7 +15,7 @@ from application.access import list_scope
 from domain.calendar import CHINA_TZ
 from domain.errors import InvalidCommand
 from domain.values import CATEGORY_LABELS, CHANNEL_LABELS
-from infrastructure.views.queries import Scope
+from infrastructure.views.queries import Scope, combine
 
 BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
     "category": {str(k): v for k, v in CATEGORY_LABELS.items()},
@@ -71,10 +71,9 @@ def figures(
     """County totals (within the scope) and the per-group figures."""
     now = services.ledger.clock()
     rows = services.queries.figures(scope, start=start, end=end, group=group, now=now, as_of=as_of)
-    totals = services.queries.figures(scope, start=start, end=end, group="scope", now=now, as_of=as_of)
     labels(services, group, rows)
     return (
-        FiguresOut.model_validate({**totals[0], "key": scope.jurisdiction, "label": "合计"}),
+        FiguresOut.model_validate({**combine(rows), "key": scope.jurisdiction, "label": "合计"}),
         [FiguresOut.model_validate(row) for row in rows],
     )
 

@@ -122,8 +122,9 @@ class ViewQueries:
         if cursor:
             value, case_id = _decode_cursor(cursor)
             op = "<" if direction == "DESC" else ">"
-            where.append(f"({column} {op} ? OR ({column} = ? AND case_id {op} ?))")
-            params += [value, value, case_id]
+            # A row-value comparison, which both databases can answer from the index.
+            where.append(f"({column}, case_id) {op} (?, ?)")
+            params += [value, case_id]
         rows = self.db.query(
             f"SELECT * FROM cases WHERE {' AND '.join(where)} "
             f"ORDER BY {column} {direction}, case_id {direction} LIMIT ?",
@@ -325,6 +326,27 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several groups taken together (the totals), without another scan."""
+    counts = {
+        key: sum(int(row[key] or 0) for row in rows)
+        for key in (
+            "registered",
+            "registered_concluded",
+            "concluded",
+            "mediated",
+            "mediated_successfully",
+            "on_time",
+            "ratings",
+            "ratings_satisfied",
+            "scored",
+            "overdue_now",
+            "open_now",
+        )
+    }
+    return _rates({"key": None, "handler_name": None, **counts, "score_sum": sum(r["score_sum"] for r in rows)})
+
+
 def _rates(row: dict[str, Any]) -> dict[str, Any]:
     """SPEC §5's rates from the counts (None where the denominator is zero)."""
     # SUM over no rows is NULL: an empty jurisdiction has zero of everything.
@@ -333,6 +355,7 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
     return {
         **{k: v for k, v in counts.items() if k not in ("score_sum", "scored")},
         "scored": counts["scored"],
+        "score_sum": counts["score_sum"],
         "success_rate": _ratio(counts["mediated_successfully"], counts["mediated"]),
         "completion_rate": _ratio(counts["registered_concluded"], counts["registered"]),
         "on_time_rate": _ratio(counts["on_time"], counts["concluded"]),
