@@ -38,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import integrity as integrity_bench
 from benchmarks.common import BenchDatabases, RunResult, median
 from benchmarks.inprocess import run_in_process
 from benchmarks.overhttp import BenchError, run_http
@@ -164,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="untimed cases before each run (default N/20)")
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP load generator threads (connections)")
     parser.add_argument(
-        "--only", default="a,b,c,reads", help="which parts: a, b, c (or writes for all three), reads; e.g. a,b or reads"
+        "--only",
+        default="a,b,c,reads,integrity",
+        help="which parts: a, b, c (or writes for all three), reads, integrity; e.g. a,b or reads",
     )
     parser.add_argument("--register-only", action="store_true", help="(c) registers without dispatching")
     reads = parser.add_argument_group("reads")
@@ -193,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         wanted |= set(LABELS)
     chosen = [key for key in LABELS if key in wanted]
     run_reads_too = "reads" in wanted
-    if args.cases < 1 or args.runs < 1 or args.concurrency < 1 or not (chosen or run_reads_too):
+    run_integrity = "integrity" in wanted
+    if args.cases < 1 or args.runs < 1 or args.concurrency < 1 or not (chosen or run_reads_too or run_integrity):
         parser.error("need --cases, --runs and --concurrency ≥ 1, and at least one of a, b, c, reads in --only")
     try:
         batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b.strip())
@@ -273,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
             except BenchError as exc:
                 broken["reads"] = str(exc)
                 print(f"  [reads] ERROR {exc}", file=sys.stderr, flush=True)
+        if run_integrity:
+            try:
+                integrity_bench.run(databases)
+            except Exception as exc:  # a report, not a test: say what broke and go on
+                broken["integrity"] = str(exc)
+                print(f"  [integrity] ERROR {exc}", file=sys.stderr, flush=True)
     finally:
         left = databases.drop_all()
         if left:
