@@ -56,6 +56,7 @@ LOOKUP_TAG = "caseledger/lookup/v1"
 LOOKUP_FIELDS = ("id_number", "phone")
 NONCE_BYTES = 12
 KEY_BYTES = 32
+_NOT_DIGITS = re.compile(r"\D")
 
 # What a reader sees in place of a value whose key was destroyed, or that fails authentication.
 ERASED = "[已删除]"
@@ -168,7 +169,7 @@ def normalise(field: str, value: str) -> str:
     if field == "id_number":
         return value.upper()
     if field == "phone":
-        digits = re.sub(r"\D", "", value)
+        digits = _NOT_DIGITS.sub("", value)
         # "+86 138 0013 8000" and "13800138000" are the same number.
         return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
     return value

@@ -18,14 +18,16 @@ and writes no file)::
     party_key_tombstones  (case_id, party_id) → key_id, destroyed_at, destroyed_by, requested_by
 
 Destroying a key deletes its row and writes its tombstone in one transaction. SQLite is
-told to overwrite deleted content (``secure_delete``); PostgreSQL keeps a dead row version
-until VACUUM, and backups and WAL archives keep the wrapped key until they expire.
+told to overwrite deleted content (``secure_delete``) and its write-ahead log is then
+checkpointed, so the wrapped key leaves the files; PostgreSQL keeps a dead row version until
+VACUUM, and on both, backups and WAL archives keep the wrapped key until they expire.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 import threading
 import weakref
@@ -166,7 +168,17 @@ class SQLitePartyKeys(_Staged):
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, party_id) DO NOTHING",
                 (case_id, party_id, row[0], at.isoformat(), destroyed_by, requested_by),
             )
-            return True
+        self._checkpoint_wal()
+        return True
+
+    def _checkpoint_wal(self) -> None:
+        """Copy the zeroed pages into the database file and empty the write-ahead log.
+
+        Until then the WAL still holds the page with the wrapped key. Best effort: a reader
+        holding an older snapshot keeps its pages until the next checkpoint.
+        """
+        with contextlib.closing(sqlite3.connect(self.datastore.pool.db_name, timeout=10)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def tombstones(self, case_id: str) -> dict[str, Tombstone]:
         with self.datastore.transaction(commit=False) as c:

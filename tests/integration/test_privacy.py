@@ -463,6 +463,20 @@ def test_after_erasure_the_party_reads_erased_and_no_key_or_token_is_left(world:
     assert [v for v in needles(OUYANG) if v in stored] == []
 
 
+def test_on_sqlite_a_destroyed_key_leaves_the_database_files(world: World) -> None:
+    """secure_delete and a WAL checkpoint: the wrapped key's bytes are in neither the file nor its log."""
+    if world.settings.backend != "sqlite":
+        pytest.skip("raw database files are read on SQLite only")
+    case_id = world.register()
+    wrapped = world.ledger.personal_data.keys.keys(str(case_id))["p1"].wrapped
+    assert wrapped in world.raw_files()
+
+    world.ledger.request_party_erasure(case_id, TOWNSHIP, party_id="p1", reason="当事人依法申请删除")
+    world.ledger.approve_party_erasure(case_id, COUNTY, party_id="p1")
+
+    assert wrapped not in world.raw_files()
+
+
 def test_after_erasure_the_chain_and_the_merkle_proofs_still_verify(world: World) -> None:
     """The chain and the log cover the stored bytes, which erasure leaves as they were: both still verify."""
     case_id = world.register()
