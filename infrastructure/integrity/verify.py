@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from domain.merkle import MemoryTree, leaf_hash, verify_inclusion
+from domain.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_inclusion
 from infrastructure.checkpoints import Checkpoint, verify_checkpoint
 from infrastructure.integrity.chain import GENESIS, chain_hash, event_digest
 from infrastructure.integrity.log import leaf_data
@@ -107,22 +107,33 @@ def verify_log(
     report = Report()
     if not check_checkpoint(checkpoint, public_key, report):
         return report
-    tree = MemoryTree()
+    # The root is folded from a stack of perfect subtrees as the leaves stream by, so the
+    # whole ledger is verified in one pass without keeping its nodes.
+    stack: list[tuple[int, bytes]] = []
+    size = 0
     first_difference: str | None = None
     for entry in entries:
-        if tree.size >= checkpoint.tree_size:
+        if size >= checkpoint.tree_size:
             break
         hashed = leaf_hash(leaf_data(entry.position, entry.originator_id, entry.version, entry.topic, entry.state))
-        index = tree.append_leaf_hash(hashed)
-        if first_difference is None and (index >= len(stored_leaves) or stored_leaves[index] != hashed.hex()):
+        if first_difference is None and (size >= len(stored_leaves) or stored_leaves[size] != hashed.hex()):
             first_difference = (
-                f"leaf {index}: event {entry.version} of {entry.originator_id} (ledger position {entry.position})"
+                f"leaf {size}: event {entry.version} of {entry.originator_id} (ledger position {entry.position})"
             )
+        height, node = 0, hashed
+        while stack and stack[-1][0] == height:
+            node = node_hash(stack.pop()[1], node)
+            height += 1
+        stack.append((height, node))
+        size += 1
         report.checked += 1
-    if tree.size < checkpoint.tree_size:
-        where = first_difference or f"after leaf {tree.size - 1}"
-        return report.fail(f"the ledger holds {tree.size} events, the checkpoint signs {checkpoint.tree_size}: {where}")
-    if tree.root_hash(checkpoint.tree_size) != checkpoint.root_hash:
+    if size < checkpoint.tree_size:
+        where = first_difference or f"after leaf {size - 1}"
+        return report.fail(f"the ledger holds {size} events, the checkpoint signs {checkpoint.tree_size}: {where}")
+    root = stack[-1][1] if stack else EMPTY_ROOT
+    for _, left in reversed(stack[:-1]):
+        root = node_hash(left, root)
+    if root != checkpoint.root_hash:
         detail = first_difference or "the stored log was rewritten to match; no stored leaf differs"
         return report.fail(f"the ledger does not hash to the checkpoint's root; first difference: {detail}")
     report.notes.append(f"{report.checked} events hash to the root signed at size {checkpoint.tree_size}")
