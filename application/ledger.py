@@ -219,22 +219,32 @@ class CaseLedger(Application[UUID]):
         decide: Callable[[Case, Provenance], Any],
     ) -> CommandResult:
         """The shape of every case command after registration."""
+        return self._on_aggregate(command, "case", lambda: self.get_case(case_id), caller, occurred_at, decide)
+
+    def _on_aggregate(
+        self,
+        command: str,
+        label: str,
+        load: Callable[[], Any],
+        caller: Caller,
+        occurred_at: datetime | None,
+        decide: Callable[[Any, Provenance], Any],
+    ) -> CommandResult:
+        """Authorize, replay or load, check the place and If-Match, decide, save."""
         authorize(caller.actor, command)
         replayed = self._replay(caller)
         if replayed is not None:
             return replayed
-        case = self.get_case(case_id)
-        authorize_place(caller.actor, case.jurisdiction)
-        if caller.expected_version is not None and caller.expected_version != case.version:
+        aggregate = load()
+        authorize_place(caller.actor, aggregate.jurisdiction)
+        if caller.expected_version is not None and caller.expected_version != aggregate.version:
             raise VersionMismatchError(
-                f"If-Match names version {caller.expected_version}; the case is at {case.version}",
-                id=str(case_id),
-                current_version=case.version,
+                f"If-Match names version {caller.expected_version}; the {label} is at {aggregate.version}",
+                id=str(aggregate.id),
+                current_version=aggregate.version,
             )
-        p = self.provenance(caller, occurred_at)
-        outcome = decide(case, p)
-        extra = outcome if isinstance(outcome, dict) else {}
-        return self._save(caller, case, extra=extra)
+        outcome = decide(aggregate, self.provenance(caller, occurred_at))
+        return self._save(caller, aggregate, extra=outcome if isinstance(outcome, dict) else None)
 
     def _qualified_mediator(self, mediator_id: str) -> Mediator:
         try:
@@ -933,20 +943,9 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None,
         decide: Callable[[Mediator, Provenance], Any],
     ) -> CommandResult:
-        authorize(caller.actor, command)
-        replayed = self._replay(caller)
-        if replayed is not None:
-            return replayed
-        mediator = self.get_mediator(mediator_id)
-        authorize_place(caller.actor, mediator.jurisdiction)
-        if caller.expected_version is not None and caller.expected_version != mediator.version:
-            raise VersionMismatchError(
-                f"If-Match names version {caller.expected_version}; the mediator is at {mediator.version}",
-                id=str(mediator_id),
-                current_version=mediator.version,
-            )
-        outcome = decide(mediator, self.provenance(caller, occurred_at))
-        return self._save(caller, mediator, extra=outcome if isinstance(outcome, dict) else None)
+        return self._on_aggregate(
+            command, "mediator", lambda: self.get_mediator(mediator_id), caller, occurred_at, decide
+        )
 
     def qualify_mediator(
         self,
