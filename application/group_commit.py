@@ -67,21 +67,26 @@ class GroupCommit:
             self._commit(batch)
 
     def _commit(self, batch: list[_Request]) -> None:
-        if len(batch) > 1:
-            try:
-                recordings = self._save(*(e for request in batch for e in request.events))
-            except Exception:
-                # Saved alone, each command meets its own fate: a conflict, or (if the
-                # shared commit did land) its own rows, which idempotency then replays.
-                pass
-            else:
-                for request in batch:
-                    request.recordings = [r for r in recordings if r.domain_event.originator_id in request.ids]
-                    request.done.set()
-                return
+        if len(batch) > 1 and self._commit_together(batch):
+            return
         for request in batch:
             try:
                 request.recordings = self._save(*request.events)
             except BaseException as exc:  # handed to the waiting command, which raises it
                 request.error = exc
             request.done.set()
+
+    def _commit_together(self, batch: list[_Request]) -> bool:
+        """One transaction for the whole batch; False if it failed, to save one by one.
+
+        Saved alone, each command then meets its own fate: a conflict, or (if the shared
+        commit did land after all) its own rows, which idempotency replays.
+        """
+        try:
+            recordings = self._save(*(e for request in batch for e in request.events))
+        except Exception:
+            return False
+        for request in batch:
+            request.recordings = [r for r in recordings if r.domain_event.originator_id in request.ids]
+            request.done.set()
+        return True

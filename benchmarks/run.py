@@ -32,6 +32,7 @@ of the per-run databases).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -59,13 +60,11 @@ def machine() -> str:
     """CPUs this process may use (what ``nproc`` prints), the CPU model, OS and Python."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     model = ""
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the model is simply not shown
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = ", " + line.split(":", 1)[1].strip()
                 break
-    except OSError:
-        pass
     return f"nproc {cpus}{model}; {platform.system()} {platform.release()}; Python {platform.python_version()}"
 
 

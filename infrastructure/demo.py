@@ -1164,6 +1164,14 @@ class _CaseRun:
 # ---------------------------------------------------------------------- entry point
 
 
+def _exists(ledger: CaseLedger, case_id: UUID) -> bool:
+    try:
+        ledger.get_case(case_id)
+    except CaseNotFoundError:
+        return False
+    return True
+
+
 def load_demo(ledger: CaseLedger, *, cases: int = 300, seed: int = 2026) -> dict[str, int | str]:
     """Load the demo county through the ledger's commands; do nothing if this seed is loaded."""
     started = time.perf_counter()
@@ -1174,11 +1182,7 @@ def load_demo(ledger: CaseLedger, *, cases: int = 300, seed: int = 2026) -> dict
     case_ids = demo_case_ids(seed, cases)
     if not case_ids:
         return {"status": "nothing to load", "seed": seed, "cases": 0}
-    try:
-        ledger.get_case(case_ids[0])
-    except CaseNotFoundError:
-        pass
-    else:
+    if _exists(ledger, case_ids[0]):
         return {"status": "already loaded", "seed": seed, "first case": str(case_ids[0])}
     before = ledger.recorder.max_notification_id() or 0
     rng = random.Random(seed)

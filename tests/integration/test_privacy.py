@@ -375,10 +375,12 @@ def test_a_lookup_with_another_hmac_key_finds_nothing(world: World) -> None:
     assert hashlib.sha256(OUYANG.id_number.encode()).hexdigest() not in stored
 
 
+# The in-memory backend keeps its keys in memory and writes no key file.
+@pytest.mark.parametrize(
+    "backend_settings", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_the_key_files_live_outside_the_database_readable_by_the_owner_only(world: World) -> None:
     """The KEK and the lookup key are files (0600, directory 0700), created on first use, never stored in a table."""
-    if world.settings.backend == "memory":
-        pytest.skip("the in-memory backend keeps its keys in memory and writes no file")
     world.register()
     key_dir = world.settings.privacy_keys_dir()
     stored = world.stored_text()
@@ -463,10 +465,9 @@ def test_after_erasure_the_party_reads_erased_and_no_key_or_token_is_left(world:
     assert [v for v in needles(OUYANG) if v in stored] == []
 
 
+@pytest.mark.parametrize("backend_settings", ["sqlite"], indirect=True)  # raw database files: SQLite only
 def test_on_sqlite_a_destroyed_key_leaves_the_database_files(world: World) -> None:
     """secure_delete and a WAL checkpoint: the wrapped key's bytes are in neither the file nor its log."""
-    if world.settings.backend != "sqlite":
-        pytest.skip("raw database files are read on SQLite only")
     case_id = world.register()
     wrapped = world.ledger.personal_data.keys.keys(str(case_id))["p1"].wrapped
     assert wrapped in world.raw_files()

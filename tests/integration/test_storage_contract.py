@@ -10,6 +10,7 @@ store, as a second API process or a restarted one would be (SPEC §6, §8, §11;
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -138,7 +139,7 @@ def race(ledgers: list[CaseLedger], monkeypatch: pytest.MonkeyPatch, command: Ca
     return outcomes
 
 
-class StorageContract:
+class StorageContract(ABC):
     """Rules every event store must keep for the ledger; subclasses name the store."""
 
     # Whether the recorder itself retries a write whose connection dropped (PostgreSQL does).
@@ -146,9 +147,9 @@ class StorageContract:
     # Extra eventsourcing keys for the ledgers of the threaded tests (smaller pools).
     thread_env: ClassVar[dict[str, str]] = {}
 
+    @abstractmethod
     def lose_reply_once(self, ledger: CaseLedger, monkeypatch: pytest.MonkeyPatch) -> AbstractContextManager[LostReply]:
         """Within the block, the next commit succeeds and then fails as a dropped connection would."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ round trips
 

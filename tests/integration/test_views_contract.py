@@ -232,11 +232,6 @@ class ViewsContract:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def stores(cls) -> Iterator[Stores]:
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    @classmethod
     def county(cls, stores: Stores) -> Iterator[County]:
         """The demo county, loaded once for the class (a scoring policy adopted first)."""
         settings = stores.fresh()

@@ -183,10 +183,6 @@ class CrashContract:
     """Kill-and-restart rules for the projection worker; subclasses supply ``crash_settings``."""
 
     @pytest.fixture
-    def crash_settings(self) -> Settings:
-        raise NotImplementedError
-
-    @pytest.fixture
     def county(self, crash_settings: Settings) -> Iterator[tuple[CaseLedger, ViewStore]]:
         """A ledger and the views of an empty store, as the worker process will find them."""
         ledger = build_ledger(crash_settings)
