@@ -1,7 +1,7 @@
 """Integrity benchmarks (issue 4), PostgreSQL, in one run.
 
 1. Registration throughput with hashing (per-case chain) and field encryption on, beside
-   the same ``CaseLedger`` with both off (the library's plain recorder, parties stored as
+   the same ``CaseLedger`` with both off (the same recorder without the chain, parties stored as
    given), alternating blocks on fresh databases; the ratio of the medians.
 2. Whole-database verification: the offline verifier's rate over every stored event
    (recompute each leaf from the stored bytes, then the root, against a signed checkpoint).
@@ -16,16 +16,25 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.postgres import PostgresFactory
+
 from application.ledger import Caller, CaseLedger
 from benchmarks.common import BenchDatabases, register_body
 from domain.calendar import WorkCalendar
 from domain.values import Actor, Party
 from infrastructure.bootstrap import build_integrity, build_ledger, build_views, load_organisation
 from infrastructure.calendar_data import seed_schedules
+from infrastructure.integrity.postgres import PlainPostgresApplicationRecorder
 from infrastructure.integrity.verify import StoredEntry, verify_log
 from infrastructure.worker import ProjectionWorker
 
 TOWNSHIP = Caller(Actor("bench-tw", "township_center", "chengguan-center", "qingxi/chengguan"))
+
+
+class PlainFactory(PostgresFactory):
+    """The "off" side's store: the ledger's own PostgreSQL recorder, without the hash chain."""
+
+    application_recorder_class = PlainPostgresApplicationRecorder
 
 
 class _Plain:
@@ -49,7 +58,7 @@ def _register(ledger: CaseLedger, first: int, count: int) -> float:
 
 def _plain_ledger(url: str, dbs: BenchDatabases) -> CaseLedger:
     settings = dbs.settings_for(url.rsplit("/", 1)[1])
-    env = {**settings.eventsourcing_env(), "CASELEDGER_PERSISTENCE_MODULE": "eventsourcing.postgres"}
+    env = {**settings.eventsourcing_env(), "CASELEDGER_PERSISTENCE_MODULE": "benchmarks.integrity:PlainFactory"}
     ledger = CaseLedger(env=env, seed_calendar=WorkCalendar(seed_schedules()), organisation=load_organisation(None))
     ledger.personal_data = _Plain()  # type: ignore[assignment]
     return ledger

@@ -196,6 +196,8 @@ class PostgresPartyKeys(_Staged):
     def __init__(self, datastore: Any) -> None:
         from psycopg.sql import SQL, Identifier
 
+        from infrastructure.integrity.postgres import RowsInsert
+
         super().__init__()
         self.datastore = datastore
         names = {
@@ -214,10 +216,11 @@ class PostgresPartyKeys(_Staged):
                 "requested_by text NOT NULL, PRIMARY KEY (case_id, party_id))"
             ).format(**names),
         ]
-        self._insert = SQL(
-            "INSERT INTO {keys} (case_id, party_id, key_id, wrapped) "
-            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bytea[])"
-        ).format(**names)
+        self._insert = RowsInsert(
+            SQL("INSERT INTO {keys} (case_id, party_id, key_id, wrapped) VALUES {values}"),
+            ("uuid", "text", "text", "bytea"),
+            keys=names["keys"],
+        )
         self._select = SQL("SELECT party_id, key_id, wrapped FROM {keys} WHERE case_id = %s").format(**names)
         self._delete = SQL("DELETE FROM {keys} WHERE case_id = %s AND party_id = %s RETURNING key_id").format(**names)
         self._tombstone = SQL(
@@ -239,14 +242,8 @@ class PostgresPartyKeys(_Staged):
         if rows:
             # A key already there means the case exists: the insert fails, and so do the events.
             curs.execute(
-                self._insert,
-                (
-                    [case for case, _ in rows],
-                    [k.party_id for _, k in rows],
-                    [k.key_id for _, k in rows],
-                    [k.wrapped for _, k in rows],
-                ),
-                prepare=True,
+                self._insert(len(rows), curs),
+                [value for case, k in rows for value in (case, k.party_id, k.key_id, k.wrapped)],
             )
 
     def keys(self, case_id: str) -> dict[str, WrappedKey]:

@@ -146,22 +146,26 @@ def predecessors(events: Iterable[StoredEventLike]) -> set[tuple[UUID, int]]:
     return {(key, version - 1) for key, version in lowest.items() if version > FIRST_VERSION}
 
 
-def link(
-    events: Sequence[StoredEventLike],
-    notification_ids: Sequence[int],
-    stored: Mapping[tuple[UUID, int], bytes],
-) -> list[ChainRow]:
-    """Chain rows for a batch of new events, in the order of ``events``.
+@dataclass(frozen=True)
+class Link:
+    """A new event's place in its aggregate's chain, before the store has numbered it."""
+
+    originator_id: UUID
+    originator_version: int
+    digest: bytes
+    hash: bytes
+
+
+def links(events: Sequence[StoredEventLike], stored: Mapping[tuple[UUID, int], bytes]) -> list[Link]:
+    """The digests and chain hashes of a batch of new events, in the order of ``events``.
 
     ``stored`` holds the hashes the store already has for ``predecessors(events)``. Events
     of one aggregate chain onto each other inside the batch (whatever their order in it).
     Raises ``ChainGapError`` when a predecessor is neither in the batch nor in ``stored``.
     """
-    if len(notification_ids) != len(events):
-        raise ValueError(f"{len(events)} events but {len(notification_ids)} notification ids")
     order = sorted(range(len(events)), key=lambda i: (events[i].originator_version, i))
     hashes = dict(stored)
-    rows: dict[int, ChainRow] = {}
+    found: dict[int, Link] = {}
     for i in order:
         event = events[i]
         key = as_uuid(event.originator_id)
@@ -169,14 +173,28 @@ def link(
         if version == FIRST_VERSION:
             previous = GENESIS
         else:
-            found = hashes.get((key, version - 1))
-            if found is None:
+            before = hashes.get((key, version - 1))
+            if before is None:
                 raise ChainGapError(f"no chain row for version {version - 1} of {key}: cannot chain version {version}")
-            previous = found
+            previous = before
         digest = stored_event_digest(event)
         hashes[(key, version)] = chain_hash(previous, digest)
-        rows[i] = ChainRow(key, version, int(notification_ids[i]), digest, hashes[(key, version)])
-    return [rows[i] for i in range(len(events))]
+        found[i] = Link(key, version, digest, hashes[(key, version)])
+    return [found[i] for i in range(len(events))]
+
+
+def link(
+    events: Sequence[StoredEventLike],
+    notification_ids: Sequence[int],
+    stored: Mapping[tuple[UUID, int], bytes],
+) -> list[ChainRow]:
+    """Chain rows for a batch of new events once the store has numbered them (see ``links``)."""
+    if len(notification_ids) != len(events):
+        raise ValueError(f"{len(events)} events but {len(notification_ids)} notification ids")
+    return [
+        ChainRow(x.originator_id, x.originator_version, int(n), x.digest, x.hash)
+        for x, n in zip(links(events, stored), notification_ids, strict=True)
+    ]
 
 
 def verify_chain(
