@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -168,7 +167,6 @@ def export(
     """Write a bundle: the case's stored events, their inclusion proofs, the checkpoint, the key."""
     import base64
     import json
-    from uuid import UUID
 
     from infrastructure.bootstrap import build_integrity, build_ledger, build_views
     from infrastructure.integrity.service import checkpoint_document
@@ -268,22 +266,16 @@ def verify(
 def _verify_database(held: Any, key: str) -> Any:
     from infrastructure.bootstrap import build_ledger, build_views
     from infrastructure.integrity.log import MerkleLog
-    from infrastructure.integrity.verify import StoredEntry, verify_log
+    from infrastructure.integrity.verify import stored_entries, verify_log
 
     settings = Settings()
     ledger = build_ledger(settings)
     store = build_views(settings)
     try:
-
-        def entries() -> Iterator[StoredEntry]:
-            start = 1
-            while page := ledger.recorder.select_notifications(start=start, limit=1000):
-                for n in page:
-                    yield StoredEntry(n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
-                start = page[-1].id + 1
-
-        stored = MerkleLog(store.db).stored_leaf_hashes(held.tree_size)
-        return verify_log(entries(), stored, held, key)
+        log = MerkleLog(store.db)
+        return verify_log(
+            lambda: stored_entries(ledger.recorder), lambda: log.stored_leaf_hashes(held.tree_size), held, key
+        )
     finally:
         store.db.close()
         ledger.close()

@@ -92,10 +92,6 @@ class ChainRow:
     hash: bytes
 
 
-def _field(value: bytes) -> bytes:
-    return len(value).to_bytes(8, "big") + value
-
-
 def as_uuid(originator_id: UUID | str) -> UUID:
     """An originator id as a UUID (SQLite stores it as 32 hex digits)."""
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
@@ -108,17 +104,29 @@ def _parse_id(originator_id: UUID | str) -> UUID | None:
         return None
 
 
+_ID_FIELD = (16).to_bytes(8, "big")
+_VERSION_FIELD = (8).to_bytes(8, "big")
+
+
 def event_digest(originator_id: UUID, originator_version: int, topic: str, state: bytes) -> bytes:
     """SHA-256 over the event's stored fields, in the module docstring's format."""
     if not FIRST_VERSION <= originator_version <= _MAX_VERSION:
         raise ValueError(f"originator_version out of range: {originator_version}")
-    return sha256(
+    topic_bytes = topic.encode("utf-8")
+    # The same bytes as EVENT_TAG || field(id) || field(u64(version)) || field(topic) || field(state),
+    # fed in two parts so that the state (kilobytes) is never copied.
+    digest = sha256(
         EVENT_TAG
-        + _field(originator_id.bytes)
-        + _field(originator_version.to_bytes(8, "big"))
-        + _field(topic.encode("utf-8"))
-        + _field(bytes(state))
-    ).digest()
+        + _ID_FIELD
+        + originator_id.bytes
+        + _VERSION_FIELD
+        + originator_version.to_bytes(8, "big")
+        + len(topic_bytes).to_bytes(8, "big")
+        + topic_bytes
+        + len(state).to_bytes(8, "big")
+    )
+    digest.update(state)
+    return digest.digest()
 
 
 def chain_hash(previous: bytes, digest: bytes) -> bytes:

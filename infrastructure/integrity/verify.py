@@ -8,15 +8,22 @@ that signed it. Each check names the first entry that does not match.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
+
+from eventsourcing import postgres as es_postgres
+from psycopg.rows import args_row
+from psycopg.sql import SQL, Identifier
 
 from domain.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_inclusion
 from infrastructure.checkpoints import Checkpoint, verify_checkpoint
-from infrastructure.integrity.chain import GENESIS, chain_hash, event_digest
+from infrastructure.integrity.chain import GENESIS, as_uuid, chain_hash, event_digest
 from infrastructure.integrity.log import leaf_data
 
 BUNDLE_FORMAT = "caseledger-bundle/v1"
@@ -82,8 +89,7 @@ def verify_bundle(bundle: dict[str, Any], checkpoint: Checkpoint, public_key: st
     return report
 
 
-@dataclass(frozen=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
     """One stored event as read from the database, with its ledger position."""
 
     position: int
@@ -93,51 +99,126 @@ class StoredEntry:
     state: bytes
 
 
+def stored_entries(recorder: Any, *, page: int = 5000) -> Iterator[StoredEntry]:
+    """Every event in the event store, in ledger order, as stored (nothing the log says).
+
+    On PostgreSQL a server-side cursor in binary format is drained by a second thread, so
+    that the server sending rows and psycopg decoding them overlap the hashing.
+    """
+    if isinstance(recorder, es_postgres.PostgresApplicationRecorder):
+        yield from _postgres_entries(recorder, page)
+        return
+    start = 1
+    while batch := recorder.select_notifications(start=start, limit=page):
+        for n in batch:
+            yield StoredEntry(n.id, as_uuid(n.originator_id), n.originator_version, n.topic, n.state)
+        start = batch[-1].id + 1
+
+
+def _postgres_entries(recorder: es_postgres.PostgresApplicationRecorder, page: int) -> Iterator[StoredEntry]:
+    query = SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
+        "ORDER BY notification_id"
+    ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+    chunks: queue.Queue[list[StoredEntry] | BaseException] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def put(item: list[StoredEntry] | BaseException) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                chunks.put(item, timeout=0.1)
+                return
+
+    def read() -> None:
+        try:
+            with (
+                recorder.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor(name="caseledger_verify", binary=True, row_factory=args_row(StoredEntry)) as cursor,
+            ):
+                cursor.execute(query)
+                while not stop.is_set():
+                    rows = cursor.fetchmany(page)
+                    put(rows)
+                    if not rows:
+                        return
+        except BaseException as error:  # handed to the reading thread, which raises it
+            put(error)
+
+    reader = threading.Thread(target=read, name="caseledger-verify-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield from item
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _leaf(entry: StoredEntry) -> bytes:
+    return leaf_hash(leaf_data(entry.position, entry.originator_id, entry.version, entry.topic, entry.state))
+
+
 def verify_log(
-    entries: Iterable[StoredEntry],
-    stored_leaves: Sequence[str],
+    entries: Callable[[], Iterable[StoredEntry]],
+    stored_leaves: Callable[[], Sequence[str]],
     checkpoint: Checkpoint,
     public_key: str | bytes,
 ) -> Report:
     """The first ``tree_size`` events of the ledger hash to the checkpoint's root.
 
-    ``stored_leaves`` (the database's own Merkle leaves, untrusted) only serve to name the
-    first entry that differs; the verdict rests on recomputing the root from the events.
+    The verdict rests on recomputing the root from the events alone, in one pass. Only when
+    it fails are ``stored_leaves`` (the database's own Merkle leaves, untrusted) read, and
+    the events a second time, to name the first entry that differs.
     """
     report = Report()
     if not check_checkpoint(checkpoint, public_key, report):
         return report
     # The root is folded from a stack of perfect subtrees as the leaves stream by, so the
-    # whole ledger is verified in one pass without keeping its nodes.
+    # whole ledger is verified without keeping its nodes.
     stack: list[tuple[int, bytes]] = []
-    size = 0
-    first_difference: str | None = None
-    for entry in entries:
-        if size >= checkpoint.tree_size:
+    size, tree_size = 0, checkpoint.tree_size
+    for entry in entries():
+        if size >= tree_size:
             break
-        hashed = leaf_hash(leaf_data(entry.position, entry.originator_id, entry.version, entry.topic, entry.state))
-        if first_difference is None and (size >= len(stored_leaves) or stored_leaves[size] != hashed.hex()):
-            first_difference = (
-                f"leaf {size}: event {entry.version} of {entry.originator_id} (ledger position {entry.position})"
-            )
-        height, node = 0, hashed
+        height, node = 0, _leaf(entry)
         while stack and stack[-1][0] == height:
             node = node_hash(stack.pop()[1], node)
             height += 1
         stack.append((height, node))
         size += 1
-        report.checked += 1
-    if size < checkpoint.tree_size:
-        where = first_difference or f"after leaf {size - 1}"
-        return report.fail(f"the ledger holds {size} events, the checkpoint signs {checkpoint.tree_size}: {where}")
+    report.checked = size
+    if size < tree_size:
+        where = _first_difference(entries, stored_leaves, size) or f"after leaf {size - 1}"
+        return report.fail(f"the ledger holds {size} events, the checkpoint signs {tree_size}: {where}")
     root = stack[-1][1] if stack else EMPTY_ROOT
     for _, left in reversed(stack[:-1]):
         root = node_hash(left, root)
     if root != checkpoint.root_hash:
-        detail = first_difference or "the stored log was rewritten to match; no stored leaf differs"
+        detail = _first_difference(entries, stored_leaves, size) or (
+            "the stored log was rewritten to match; no stored leaf differs"
+        )
         return report.fail(f"the ledger does not hash to the checkpoint's root; first difference: {detail}")
-    report.notes.append(f"{report.checked} events hash to the root signed at size {checkpoint.tree_size}")
+    report.notes.append(f"{report.checked} events hash to the root signed at size {tree_size}")
     return report
+
+
+def _first_difference(
+    entries: Callable[[], Iterable[StoredEntry]], stored_leaves: Callable[[], Sequence[str]], size: int
+) -> str | None:
+    """The first of the first ``size`` events whose leaf is not the one the log stored."""
+    stored = stored_leaves()
+    for index, entry in enumerate(entries()):
+        if index >= size:
+            break
+        if index >= len(stored) or stored[index] != _leaf(entry).hex():
+            return f"leaf {index}: event {entry.version} of {entry.originator_id} (ledger position {entry.position})"
+    return None
 
 
 def read_json(path: str) -> Any:

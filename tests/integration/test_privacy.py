@@ -33,7 +33,7 @@ from infrastructure.checkpoints import Checkpoint
 from infrastructure.integrity import verify_aggregate
 from infrastructure.integrity.log import notification_leaf
 from infrastructure.integrity.service import IntegrityService
-from infrastructure.integrity.verify import StoredEntry, verify_log
+from infrastructure.integrity.verify import stored_entries, verify_log
 from infrastructure.privacy import KEK_FILENAME, LOOKUP_KEY_FILENAME
 from infrastructure.settings import Settings
 from infrastructure.views.queries import CaseFilter, Scope, ViewQueries
@@ -178,12 +178,12 @@ class World:
         return data
 
     def verify(self, held: Checkpoint) -> Any:
-        entries = [
-            StoredEntry(n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
-            for n in self.ledger.recorder.select_notifications(start=1, limit=10**6)
-        ]
-        stored = self.integrity.log.stored_leaf_hashes(held.tree_size)
-        return verify_log(entries, stored, held, self.integrity.signer.public_key_pem())
+        return verify_log(
+            lambda: stored_entries(self.ledger.recorder),
+            lambda: self.integrity.log.stored_leaf_hashes(held.tree_size),
+            held,
+            self.integrity.signer.public_key_pem(),
+        )
 
     # ------------------------------------------------------------------ tampering
 
