@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,19 @@ def _load(
     return summary
 
 
-def run_http(database_url: str, cases: int, warmup: int, concurrency: int, *, dispatch: bool = True) -> RunResult:
-    """(c) ``cases`` registrations (and dispatches) over HTTP; counts only what succeeded."""
+def run_http(
+    database_url: str,
+    cases: int,
+    warmup: int,
+    concurrency: int,
+    *,
+    dispatch: bool = True,
+    server_for: Callable[[int], list[str]] = server_command,
+) -> RunResult:
+    """(c) ``cases`` registrations (and dispatches) over HTTP; counts only what succeeded.
+
+    ``server_for(port)`` is the server's command line (``caseledger serve`` by default).
+    """
     secret = secrets.token_urlsafe(32)
     # Defaults only, not this process's environment: the server's settings are the bench's.
     token = TokenService(Settings.model_construct(jwt_secret=secret)).issue(
@@ -162,7 +174,7 @@ def run_http(database_url: str, cases: int, warmup: int, concurrency: int, *, di
         log = Path(tmp) / "server.log"
         with log.open("wb") as log_file:
             server = subprocess.Popen(
-                server_command(port),
+                server_for(port),
                 env=server_env(database_url, secret, tmp),
                 cwd=REPO,
                 stdout=log_file,

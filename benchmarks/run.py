@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [reads] ERROR {exc}", file=sys.stderr, flush=True)
         if run_integrity:
             try:
-                integrity_bench.run(databases)
+                integrity_bench.run(databases, concurrency=args.concurrency)
             except Exception as exc:  # a report, not a test: say what broke and go on
                 broken["integrity"] = str(exc)
                 print(f"  [integrity] ERROR {exc}", file=sys.stderr, flush=True)
