@@ -22,9 +22,10 @@ from psycopg.rows import args_row
 from psycopg.sql import SQL, Identifier
 
 from domain.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_inclusion
+from domain.merkle import root as merkle_root
 from infrastructure.checkpoints import Checkpoint, verify_checkpoint
 from infrastructure.integrity.chain import GENESIS, as_uuid, chain_hash, event_digest
-from infrastructure.integrity.log import leaf_data
+from infrastructure.integrity.log import event_leaf_hash, leaf_data
 
 BUNDLE_FORMAT = "caseledger-bundle/v1"
 
@@ -161,7 +162,21 @@ def _postgres_entries(recorder: es_postgres.PostgresApplicationRecorder, page: i
 
 
 def _leaf(entry: StoredEntry) -> bytes:
-    return leaf_hash(leaf_data(entry.position, entry.originator_id, entry.version, entry.topic, entry.state))
+    return event_leaf_hash(entry.position, entry.originator_id, entry.version, entry.topic, entry.state)
+
+
+# Leaves are folded a chunk at a time (a perfect subtree, by the RFC's definition), which
+# costs less per leaf than pushing each one through the stack below.
+_CHUNK_HEIGHT = 12
+_CHUNK = 1 << _CHUNK_HEIGHT
+
+
+def _push(stack: list[tuple[int, bytes]], height: int, node: bytes) -> None:
+    """Add a perfect subtree after those on the stack, merging equal heights as they pair up."""
+    while stack and stack[-1][0] == height:
+        node = node_hash(stack.pop()[1], node)
+        height += 1
+    stack.append((height, node))
 
 
 def verify_log(
@@ -182,16 +197,18 @@ def verify_log(
     # The root is folded from a stack of perfect subtrees as the leaves stream by, so the
     # whole ledger is verified without keeping its nodes.
     stack: list[tuple[int, bytes]] = []
+    pending: list[bytes] = []
     size, tree_size = 0, checkpoint.tree_size
     for entry in entries():
         if size >= tree_size:
             break
-        height, node = 0, _leaf(entry)
-        while stack and stack[-1][0] == height:
-            node = node_hash(stack.pop()[1], node)
-            height += 1
-        stack.append((height, node))
+        pending.append(event_leaf_hash(*entry))
         size += 1
+        if len(pending) == _CHUNK:
+            _push(stack, _CHUNK_HEIGHT, merkle_root(pending))
+            pending = []
+    for leaf in pending:
+        _push(stack, 0, leaf)
     report.checked = size
     if size < tree_size:
         where = _first_difference(entries, stored_leaves, size) or f"after leaf {size - 1}"
