@@ -83,17 +83,28 @@ def postgres_create_tables_lock(settings: Settings) -> Iterator[psycopg.Connecti
             conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_TABLES_LOCK,))
 
 
-def build_ledger(settings: Settings, *, clock: Callable[[], datetime] = utcnow, lock_held: bool = False) -> CaseLedger:
+def build_ledger(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    lock_held: bool = False,
+    persistence_module: str | None = None,
+) -> CaseLedger:
     """A ready ``CaseLedger`` for these settings.
 
     ``lock_held``: the caller (``caseledger migrate``) already holds the create-tables lock.
+    ``persistence_module``: another recorder factory than the settings' (the integrity
+    benchmark's side without the hash chain).
     """
+    env = settings.eventsourcing_env()
+    if persistence_module is not None:
+        env["CASELEDGER_PERSISTENCE_MODULE"] = persistence_module
     creating = settings.backend == "postgres" and settings.create_tables and not lock_held
     if creating:
         ensure_postgres_database(settings)
     with postgres_create_tables_lock(settings) if creating else nullcontext():
         ledger = CaseLedger(
-            env=settings.eventsourcing_env(),
+            env=env,
             seed_calendar=WorkCalendar(seed_schedules()),
             organisation=load_organisation(settings.org_file),
             clock=clock,
