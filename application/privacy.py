@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import os
 import re
-import secrets
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -191,7 +191,8 @@ class PersonalData:
             raise ValueError("the lookup key must be at least 32 bytes")
         self.keys = keys
         self._kek = AESGCM(kek)
-        self._lookup_key = lookup_key
+        # Keyed once; each token copies the keyed state (the library's HMAC, without re-keying).
+        self._lookup = hmac.new(lookup_key, digestmod=hashlib.sha256)
 
     @classmethod
     def ephemeral(cls) -> PersonalData:
@@ -208,7 +209,9 @@ class PersonalData:
         if not normalised:
             return ""
         message = f"{LOOKUP_TAG}|{field}|{normalised}".encode()
-        return hmac.digest(self._lookup_key, message, "sha256").hex()
+        mac = self._lookup.copy()
+        mac.update(message)
+        return mac.hexdigest()
 
     # ------------------------------------------------------------------ sealing
 
@@ -223,7 +226,7 @@ class PersonalData:
         staged: list[WrappedKey] = []
         sealed: list[Party] = []
         for party in parties:
-            key_id, data_key = secrets.token_hex(8), os.urandom(KEY_BYTES)
+            key_id, data_key = os.urandom(8).hex(), os.urandom(KEY_BYTES)
             staged.append(WrappedKey(party.party_id, key_id, self._wrap(case, party.party_id, key_id, data_key)))
             sealed.append(self._seal_party(case, party, key_id, data_key))
         self.keys.stage(case, staged)
