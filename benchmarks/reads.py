@@ -380,11 +380,11 @@ class _Capture:
 
     def __init__(self, db: Any) -> None:
         self.db = db
-        self.statements: list[tuple[str, list[Any]]] = []
+        self.statements: list[tuple[str, list[Any], bool]] = []
 
-    def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
-        self.statements.append((statement, list(params)))
-        result: list[dict[str, Any]] = self.db.query(statement, params)
+    def query(self, statement: str, params: Any = (), *, prepare: bool = True) -> list[dict[str, Any]]:
+        self.statements.append((statement, list(params), prepare))
+        result: list[dict[str, Any]] = self.db.query(statement, params, prepare=prepare)
         return result
 
 
@@ -405,12 +405,12 @@ def sql_profile(
     stop_at = time.perf_counter() + max_seconds
     while len(timings) < reps and (len(timings) < 3 or time.perf_counter() < stop_at):
         began = time.perf_counter()
-        for statement, params in statements:
-            store.db.query(statement, params)
+        for statement, params, prepare in statements:
+            store.db.query(statement, params, prepare=prepare)
         timings.append((time.perf_counter() - began) * 1000)
     plans = [
         _compact_plan(store.db.query("EXPLAIN (ANALYZE, BUFFERS) " + statement, params))
-        for statement, params in statements
+        for statement, params, _ in statements
     ]
     timings.sort()
     return timings[len(timings) // 2], plans

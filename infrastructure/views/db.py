@@ -35,8 +35,13 @@ class ViewDatabase(ABC):
         """A write transaction, committed when the block ends without an error."""
 
     @abstractmethod
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read-only statement, as dicts."""
+    def query(self, statement: str, params: Sequence[Any] = (), *, prepare: bool = True) -> list[dict[str, Any]]:
+        """Rows of a read-only statement, as dicts.
+
+        ``prepare=False`` plans the statement with its parameters at every call: PostgreSQL's
+        generic plan of a prepared statement suits some parameters (a township, a day) and
+        not others (the county, a year).
+        """
 
     @abstractmethod
     def lock_positions(self, cursor: Cursor) -> None:
@@ -46,10 +51,25 @@ class ViewDatabase(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    def add_counts(
+        self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Add to the counts of ``table``'s rows (key values, then counts), creating the missing rows."""
+        marks = ", ".join("?" for _ in (*keys, *counts))
+        cursor.executemany(_adding(table, keys, counts, f"VALUES ({marks})"), rows)
+
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
         """After a table swap, give an index built under ``suffix`` its live name."""
         cursor.execute(f"DROP INDEX IF EXISTS {_index_name(ddl.format(s=suffix))}")
         cursor.execute(ddl.format(s=""))
+
+
+def _adding(table: str, keys: Sequence[str], counts: Sequence[str], source: str) -> str:
+    names = ", ".join((*keys, *counts))
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+    # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+    where = " WHERE true" if source.startswith("SELECT") else ""
+    return f"INSERT INTO {table} ({names}) {source}{where} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
 
 
 def _index_name(ddl: str) -> str:
@@ -105,7 +125,7 @@ class SQLiteViews(ViewDatabase):
                 raise
             conn.execute("COMMIT")
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(self, statement: str, params: Sequence[Any] = (), *, prepare: bool = True) -> list[dict[str, Any]]:
         if self._in_memory:
             with self._write_lock:
                 return [dict(row) for row in self._keeper.execute(statement, params).fetchall()]
@@ -141,13 +161,30 @@ class PostgresViews(ViewDatabase):
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             yield _PgCursor(cursor)
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(self, statement: str, params: Sequence[Any] = (), *, prepare: bool = True) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
-            rows: Any = conn.execute(self.sql(statement), params).fetchall()
+            # None: psycopg's default (prepared once it has run a few times).
+            rows: Any = conn.execute(self.sql(statement), params, prepare=None if prepare else False).fetchall()
             return list(rows)
 
     def lock_positions(self, cursor: Cursor) -> None:
         cursor.execute("LOCK TABLE view_positions IN SHARE ROW EXCLUSIVE MODE")
+
+    def add_counts(
+        self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # A catch-up adds to thousands of rows per batch: COPY into a scratch table of the session
+        # and one INSERT from it cost a fraction of one statement per row.
+        if not isinstance(cursor, _PgCursor) or len(rows) < 50:
+            super().add_counts(cursor, table, keys, counts, rows)
+            return
+        names = ", ".join((*keys, *counts))
+        staged = f"{table}_adding"
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS")
+        cursor.copy_rows(f"COPY {staged} ({names}) FROM STDIN", rows)
+        cursor.execute(_adding(table, keys, counts, f"SELECT {names} FROM {staged}"))
+        # Emptied at once: the same transaction may add to the table again (a rebuild's last batches).
+        cursor.execute(f"TRUNCATE {staged}")
 
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
         # PostgreSQL renames in place instead of building the index again.
@@ -176,3 +213,8 @@ class _PgCursor:
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
+
+    def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)

@@ -13,19 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from application.projections.rows import stamp
+from application.projections.figures import DAY_METRICS, GROUP_COLUMNS, LEVEL_KINDS, code, day_start, midnight_day
+from application.projections.rows import places, stamp
 from infrastructure.views.db import ViewDatabase
 
 LEVEL_COLUMNS = ("county", "township", "village", "grid")
-GROUP_COLUMNS = {
-    "county": "county",
-    "township": "township",
-    "unit": "accepted_unit",
-    "handler": "handler_id",
-    "category": "category",
-    "channel": "channel",
-    "risk_color": "risk_color",
-}
 
 
 @dataclass(frozen=True)
@@ -34,11 +26,17 @@ class Scope:
 
     jurisdiction: str | None
 
-    def clause(self) -> tuple[str, list[Any]]:
+    @property
+    def level(self) -> str | None:
+        """The case-row column a jurisdiction is compared with (``None``: every case)."""
         if self.jurisdiction is None:
+            return None
+        return LEVEL_COLUMNS[min(len(self.jurisdiction.split("/")), len(LEVEL_COLUMNS)) - 1]
+
+    def clause(self) -> tuple[str, list[Any]]:
+        if self.level is None:
             return "1 = 1", []
-        depth = min(len(self.jurisdiction.split("/")), len(LEVEL_COLUMNS))
-        return f"{LEVEL_COLUMNS[depth - 1]} = ?", [self.jurisdiction]
+        return f"{self.level} = ?", [self.jurisdiction]
 
 
 @dataclass(frozen=True)
@@ -218,10 +216,34 @@ class ViewQueries:
         now: datetime,
         as_of: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """SPEC §5 roll-ups per group for the period [start, end), optionally as of a past time."""
+        """SPEC §5 roll-ups per group for the period [start, end), optionally as of a past time.
+
+        Summed from the per-day roll-ups where they can answer (whole China-time days, a
+        county's or a township's cases or all of them, figures as of now); otherwise counted
+        from the case rows. Both give the same figures.
+        """
+        if as_of is None:
+            rolled = self.rolled_up_figures(scope, start=start, end=end, group=group, now=now)
+            if rolled is not None:
+                return rolled
+        return self.counted_figures(scope, start=start, end=end, group=group, now=now, as_of=as_of)
+
+    def counted_figures(
+        self,
+        scope: Scope,
+        *,
+        start: datetime,
+        end: datetime,
+        group: str = "county",
+        now: datetime,
+        as_of: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The figures counted from every case row in scope (or from the rows as they stood at ``as_of``)."""
         # "scope" is the reader's whole jurisdiction in one row (the totals).
         key = GROUP_COLUMNS.get(group, "NULL")
         grouping = f"GROUP BY {key} ORDER BY {key}" if group in GROUP_COLUMNS else ""
+        # The name only labels handlers: any other group's rows hold several.
+        handler_name = "MAX(handler_name)" if group == "handler" else "NULL"
         clause, scope_params = scope.clause()
         if as_of is None:
             source, source_params = "cases", []
@@ -230,7 +252,7 @@ class ViewQueries:
             source_params = [stamp(as_of), stamp(as_of)]
         s, e, n = stamp(start), stamp(end), stamp(as_of or now)
         sql = f"""
-            SELECT {key} AS key, MAX(handler_name) AS handler_name,
+            SELECT {key} AS key, {handler_name} AS handler_name,
               SUM(CASE WHEN registered_at >= ? AND registered_at < ? THEN 1 ELSE 0 END) AS registered,
               SUM(CASE WHEN registered_at >= ? AND registered_at < ? AND concluded_at IS NOT NULL THEN 1 ELSE 0 END)
                 AS registered_concluded,
@@ -242,8 +264,8 @@ class ViewQueries:
               SUM(CASE WHEN concluded_at >= ? AND concluded_at < ? THEN ratings_total ELSE 0 END) AS ratings,
               SUM(CASE WHEN concluded_at >= ? AND concluded_at < ? THEN ratings_satisfied ELSE 0 END)
                 AS ratings_satisfied,
-              SUM(CASE WHEN concluded_at >= ? AND concluded_at < ? AND score IS NOT NULL THEN score ELSE 0 END)
-                AS score_sum,
+              SUM(CASE WHEN concluded_at >= ? AND concluded_at < ? AND score IS NOT NULL
+                  THEN CAST(ROUND(score * 10) AS BIGINT) ELSE 0 END) AS score_tenths,
               SUM(CASE WHEN concluded_at >= ? AND concluded_at < ? AND score IS NOT NULL THEN 1 ELSE 0 END)
                 AS scored,
               SUM(CASE WHEN next_due_at < ? AND status <> 'closed' THEN 1 ELSE 0 END) AS overdue_now,
@@ -256,6 +278,81 @@ class ViewQueries:
         # select list, the as-of bounds in FROM, then the scope and "now" in WHERE.
         rows = self.db.query(sql, [*[s, e] * 10, n, *source_params, *scope_params, n])
         return [_rates(row) for row in rows]
+
+    def rolled_up_figures(
+        self, scope: Scope, *, start: datetime, end: datetime, group: str = "county", now: datetime
+    ) -> list[dict[str, Any]] | None:
+        """The figures summed from the per-day roll-ups, or ``None`` where they cannot give them.
+
+        They hold whole China-time days and the scopes of counties and townships; and they
+        count every case, while the figures leave out one registered after ``now``.
+        """
+        first, stop = midnight_day(start), midnight_day(end)
+        # A reader who sees everything reads the sum of the counties.
+        kinds = LEVEL_KINDS.get(scope.level or "county")
+        if first is None or stop is None or kinds is None:
+            return None
+        clause, scope_params = scope.clause()
+        if scope.jurisdiction is None:
+            # The county breakdown is kept at county level only: its scopes are the counties.
+            where, params = "scope IN (SELECT scope FROM figure_groups WHERE kind = 'county')", []
+        else:
+            where, params = "scope = ?", [code(scope.jurisdiction)]
+        # A breakdown not kept at this level (a township's county) has one group, the scope's
+        # totals: every group of any breakdown summed, as when no breakdown is asked for.
+        kind = group if group in kinds else kinds[0]
+        column = GROUP_COLUMNS[kind]
+        n, today = stamp(now), day_start(now)
+        sums = ", ".join(f"SUM({name}) AS {name}" for name in DAY_METRICS)
+        metrics = ", ".join(f"d.{name}" for name in DAY_METRICS)
+        # One statement: the groups with their open cases, what happened on the period's days,
+        # the deadlines of the days before today, today's deadlines already past (from the
+        # rows), and whether a case in scope was registered after "now".
+        rows = self.db.query(
+            f"""
+            SELECT {_decoded("g.group_key")} AS key, g.handler_name, g.open_now, o.due_before, t.due_today, {metrics},
+              CASE WHEN EXISTS (SELECT 1 FROM cases WHERE registered_at > ? AND {clause}) THEN 1 ELSE 0 END AS later
+            FROM (SELECT group_key, SUM(open_cases) AS open_now, MAX({_decoded("handler_name")}) AS handler_name
+                  FROM figure_groups WHERE {where} AND kind = ? GROUP BY group_key) AS g
+            LEFT JOIN (SELECT group_key, {sums} FROM figure_days
+                       WHERE {where} AND kind = ? AND day >= ? AND day < ? GROUP BY group_key) AS d
+              ON d.group_key = g.group_key
+            LEFT JOIN (SELECT group_key, SUM(due) AS due_before FROM figure_due
+                       WHERE {where} AND kind = ? AND day < ? GROUP BY group_key) AS o
+              ON o.group_key = g.group_key
+            LEFT JOIN (SELECT {_coded(column)} AS group_key, COUNT(*) AS due_today
+                       FROM cases WHERE next_due_at >= ? AND next_due_at < ? AND status <> 'closed' AND {clause}
+                       GROUP BY 1) AS t
+              ON t.group_key = g.group_key
+            ORDER BY key
+            """,
+            [
+                *[n, *scope_params],
+                *[*params, kind],
+                *[*params, kind, first, stop],
+                *[*params, kind, today.date().isoformat()],
+                *[stamp(today), n, *scope_params],
+            ],
+            # The rows read differ by orders of magnitude between scopes, breakdowns and periods.
+            prepare=False,
+        )
+        if any(row["later"] for row in rows):
+            return None
+        figures = [
+            _rates(
+                {
+                    **row,
+                    "handler_name": row["handler_name"] if kind == "handler" else None,
+                    "overdue_now": int(row["due_before"] or 0) + int(row["due_today"] or 0),
+                }
+            )
+            for row in rows
+        ]
+        if kind == group:
+            return figures
+        if group in GROUP_COLUMNS:
+            return [{**combine(figures), "key": places(scope.jurisdiction or "")[group]}] if figures else []
+        return [combine(figures)]
 
     # ------------------------------------------------------------------ access log
 
@@ -316,6 +413,16 @@ class ViewQueries:
         return _court(rows[0]) if rows else None
 
 
+def _coded(column: str) -> str:
+    """``figures.code`` of a column's value, in SQL."""
+    return f"CASE WHEN {column} IS NULL THEN '' ELSE '=' || {column} END"
+
+
+def _decoded(column: str) -> str:
+    """The value ``figures.code`` coded, in SQL."""
+    return f"CASE WHEN {column} = '' THEN NULL ELSE substr({column}, 2) END"
+
+
 def _court(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("agreement", "parties", "mediator"):
         row[name] = json.loads(row[name]) if row[name] else None
@@ -339,26 +446,28 @@ def combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "on_time",
             "ratings",
             "ratings_satisfied",
+            "score_tenths",
             "scored",
             "overdue_now",
             "open_now",
         )
     }
-    return _rates({"key": None, "handler_name": None, **counts, "score_sum": sum(r["score_sum"] for r in rows)})
+    return _rates({"key": None, "handler_name": None, **counts})
 
 
 def _rates(row: dict[str, Any]) -> dict[str, Any]:
     """SPEC §5's rates from the counts (None where the denominator is zero)."""
-    # SUM over no rows is NULL: an empty jurisdiction has zero of everything.
-    counts = {k: (v if k in ("key", "handler_name", "score_sum") else int(v or 0)) for k, v in row.items()}
-    counts["score_sum"] = float(row["score_sum"] or 0)
+    # SUM over no rows is NULL: an empty jurisdiction has zero of everything. Scores are
+    # summed in tenths (they have one decimal), so that every way of adding them agrees.
+    counts = {name: int(row[name] or 0) for name in (*DAY_METRICS, "overdue_now", "open_now")}
     return {
-        **{k: v for k, v in counts.items() if k not in ("score_sum", "scored")},
-        "scored": counts["scored"],
-        "score_sum": counts["score_sum"],
+        "key": row["key"],
+        "handler_name": row["handler_name"],
+        **counts,
+        "score_sum": counts["score_tenths"] / 10,
         "success_rate": _ratio(counts["mediated_successfully"], counts["mediated"]),
         "completion_rate": _ratio(counts["registered_concluded"], counts["registered"]),
         "on_time_rate": _ratio(counts["on_time"], counts["concluded"]),
         "satisfaction_rate": _ratio(counts["ratings_satisfied"], counts["ratings"]),
-        "mean_score": round(counts["score_sum"] / counts["scored"], 1) if counts["scored"] else None,
+        "mean_score": round(counts["score_tenths"] / 10 / counts["scored"], 1) if counts["scored"] else None,
     }

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
+from application.projections.figures import DAY_METRICS, FIGURE_COLUMNS, FigureDeltas
 from application.projections.projector import VIEWS, Changes
 from infrastructure.views.db import Cursor, ViewDatabase
 
@@ -58,6 +59,22 @@ ACCESS_COLUMNS = (
     "request_id",
 )
 _JSON = {"actor", "agreement", "parties", "mediator", "evaluation"}
+# Roll-ups of the case rows for the figures (application.projections.figures), as their key
+# columns (the primary key, in order) and counts: per scope, breakdown and group, what happened
+# each day, the deadlines falling due each day, and the cases and open cases of each group (per
+# handler name, for the handler breakdown).
+ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "figure_days": (("scope", "kind", "day", "group_key"), DAY_METRICS),
+    "figure_due": (("scope", "kind", "day", "group_key"), ("due",)),
+    "figure_groups": (("scope", "kind", "group_key", "handler_name"), ("cases", "open_cases")),
+}
+
+
+def _rollup_ddl(table: str) -> str:
+    keys, counts = ROLLUPS[table]
+    columns = [*(f"{name} TEXT NOT NULL" for name in keys), *(f"{name} BIGINT NOT NULL" for name in counts)]
+    return f"CREATE TABLE IF NOT EXISTS {table}{{s}} ({', '.join(columns)}, PRIMARY KEY ({', '.join(keys)}))"
+
 
 # Tables of each view, with their DDL (``{s}`` is the rebuild suffix).
 TABLES: dict[str, list[str]] = {
@@ -70,6 +87,7 @@ TABLES: dict[str, list[str]] = {
         # Keyed lookup tokens (HMAC-SHA256) of parties' ID numbers and phones, never the values.
         "CREATE TABLE IF NOT EXISTS party_index{s} (kind TEXT NOT NULL, token TEXT NOT NULL, case_id TEXT NOT NULL, "
         "party_id TEXT NOT NULL, PRIMARY KEY (kind, token, case_id, party_id))",
+        *(_rollup_ddl(table) for table in ROLLUPS),
     ],
     "audit": [
         "CREATE TABLE IF NOT EXISTS audit{s} (position BIGINT PRIMARY KEY, aggregate_id TEXT, version BIGINT, "
@@ -111,7 +129,7 @@ INDEXES: dict[str, list[str]] = {
     ],
 }
 VIEW_TABLES = {
-    "cases": ("cases", "case_history", "evaluations", "party_index"),
+    "cases": ("cases", "case_history", "evaluations", "party_index", *ROLLUPS),
     "audit": ("audit",),
     "court": ("court",),
     "access": ("access_log",),
@@ -132,6 +150,12 @@ def _values(columns: Sequence[str], row: dict[str, Any]) -> tuple[Any, ...]:
 
 _CASE_VALUES = itemgetter(*CASE_COLUMNS)
 _HISTORY_VALUES = itemgetter(*CASE_COLUMNS, "valid_from", "valid_to")
+
+
+def _emptied(table: str, keys: Sequence[str], counts: Sequence[str]) -> str:
+    """Removes a roll-up row whose counts came down to zero (a rebuild would not have it)."""
+    where = " AND ".join([*(f"{name} = ?" for name in keys), *(f"{name} = 0" for name in counts)])
+    return f"DELETE FROM {table} WHERE {where}"
 
 
 def _upsert(table: str, columns: Sequence[str], key: str) -> str:
@@ -213,6 +237,7 @@ class ViewStore:
         """Rows of every view in ``changes`` and their new positions, in the caller's transaction."""
         s = suffix
         if changes.cases:
+            self._write_figures(cursor, changes.cases, s)
             cursor.executemany(
                 _upsert(f"cases{s}", CASE_COLUMNS, "case_id"),
                 # Case rows (the bulk of every batch) have every column and no JSON.
@@ -252,6 +277,36 @@ class ViewStore:
             "UPDATE view_positions SET position = ? WHERE view = ? AND position < ?",
             [(position, view + s, position) for view, position in changes.positions.items()],
         )
+
+    def _write_figures(self, cursor: Cursor, cases: dict[str, dict[str, Any]], s: str) -> None:
+        # Before the rows are replaced: the roll-ups lose what the stored rows counted and gain
+        # what the new ones count, so they always add up to the rows as stored.
+        deltas = FigureDeltas()
+        stored = {}
+        ids = list(cases)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor.execute(
+                f"SELECT case_id, {', '.join(FIGURE_COLUMNS)} FROM cases{s} "
+                f"WHERE case_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
+            stored.update({row["case_id"]: dict(row) for row in cursor.fetchall()})
+        for case_id, row in cases.items():
+            deltas.move(stored.get(case_id), row)
+        for table, changed in (
+            ("figure_days", list(deltas.day_rows())),
+            ("figure_due", [(key, (n,)) for key, n in deltas.due_rows()]),
+            ("figure_groups", list(deltas.group_rows())),
+        ):
+            if not changed:
+                continue
+            keys, counts = ROLLUPS[table]
+            self.db.add_counts(cursor, table + s, keys, counts, [(*key, *values) for key, values in changed])
+            # Only a row that lost something can have come down to zero.
+            emptied = [key for key, values in changed if min(values) < 0]
+            if emptied:
+                cursor.executemany(_emptied(table + s, keys, counts), emptied)
 
     def _write_party_index(
         self, cursor: Cursor, index: dict[tuple[str, str], list[tuple[str, str]] | None], s: str

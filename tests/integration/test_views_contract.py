@@ -40,7 +40,7 @@ from infrastructure.demo import load_demo
 from infrastructure.rebuild import SUFFIX, rebuild_view
 from infrastructure.settings import Settings
 from infrastructure.views.queries import CaseFilter, Scope, ViewQueries
-from infrastructure.views.store import VIEW_TABLES, ViewStore
+from infrastructure.views.store import ROLLUPS, VIEW_TABLES, ViewStore
 from infrastructure.worker import ProjectionWorker
 from tests.unit.application.support import CaseDriver, Clock, cst, make_cast
 
@@ -69,6 +69,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "audit": ("position",),
     "court": ("confirmation_id",),
     "party_index": ("kind", "token", "case_id", "party_id"),
+    **{table: keys for table, (keys, _) in ROLLUPS.items()},
 }
 
 Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]

@@ -31,7 +31,7 @@ from infrastructure.bootstrap import build_ledger, build_views
 from infrastructure.demo import load_demo
 from infrastructure.integrity.log import LOG_VIEW, notification_leaf
 from infrastructure.settings import Settings
-from infrastructure.views.store import VIEW_TABLES, ViewStore
+from infrastructure.views.store import ROLLUPS, VIEW_TABLES, ViewStore
 from infrastructure.worker import ProjectionWorker
 
 EXECUTABLE = Path(sys.executable).parent / "caseledger"
@@ -49,6 +49,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "audit": ("position",),
     "court": ("confirmation_id",),
     "party_index": ("kind", "token", "case_id", "party_id"),
+    **{table: keys for table, (keys, _) in ROLLUPS.items()},
 }
 
 Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
