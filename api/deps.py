@@ -84,7 +84,8 @@ def _expected_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # ``isdigit`` alone admits digits such as "³" that ``int`` refuses.
+    if not (value.isascii() and value.isdigit()):
         raise InvalidCommand('If-Match must be the case\'s version, e.g. "3"', field="If-Match")
     return int(value)
 

@@ -8,6 +8,7 @@ case's version and its events stay as they were. No body leaks a traceback or a 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -567,6 +568,42 @@ def test_a_malformed_if_match_is_422(api: Api, if_match: str) -> None:
             api.post(VILLAGE, f"/cases/{case_id}/accept", if_match=if_match), 422, "invalid-command"
         )
     assert problem["field"] == "If-Match"
+
+
+def test_an_if_match_of_digits_other_than_ascii_is_422(api: Api) -> None:
+    """SPEC §8: "³" is a digit to Python but names no version; refused like any malformed If-Match.
+
+    Sent straight to the app as the byte 0xB3 (which a server reads, as latin-1, as "³"):
+    ``TestClient`` would re-encode it as UTF-8.
+    """
+    case_id = api.to("dispatched")
+    headers = [(k.lower().encode(), v.encode()) for k, v in api.auth(VILLAGE).items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/cases/{case_id}/accept",
+        "raw_path": f"/api/v1/cases/{case_id}/accept".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-type", b"application/json"), (b"if-match", b'"\xb3"')],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with api.records_nothing(case_id):
+        asyncio.run(api.app(scope, receive, send))
+    body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    assert (sent[0]["status"], body["code"], body["field"]) == (422, "invalid-command", "If-Match")
 
 
 def test_an_unknown_jurisdiction_is_422(api: Api) -> None:
