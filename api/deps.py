@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -26,6 +30,8 @@ from infrastructure.worker import ProjectionWorker, wait_for_position
 IDEMPOTENCY_KEY_LIMIT = 128
 # Ledger positions are 64-bit in every store; larger numbers cannot name anything.
 MAX_POSITION = 2**62
+# As many as the worker threads that run plain ``def`` routes (anyio's default limit).
+READ_LOG_THREADS = 40
 
 
 @dataclass
@@ -40,6 +46,12 @@ class Services:
     queries: ViewQueries
     worker: ProjectionWorker
     integrity: IntegrityService
+    # The threads that write access records beside the reads they log (``record_read``):
+    # as many as reads may run at once, so that concurrent records meet in the group
+    # commit, which batches them, rather than queueing here one by one.
+    read_log: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=READ_LOG_THREADS, thread_name_prefix="read-log")
+    )
 
     def await_views(self, position: int | None, views: tuple[str, ...] = VIEWS, wait: float | None = None) -> None:
         """Read your writes: hold a read until the views have reached ``position`` (bounded)."""
@@ -129,26 +141,50 @@ async def min_position(
 MinPositionDep = Annotated[int | None, Depends(min_position)]
 
 
-def record_read(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> None:
-    """Log this read of case data in the ledger before it is served; if that fails, refuse it.
+def _log_read(
+    services: Services, actor: Actor, request_id: str, method: str, path: str, query: str, reason: str
+) -> int:
+    return services.ledger.record_read(
+        actor,
+        request_id=request_id,
+        method=method,
+        path=path,
+        # Never a party's ID number or phone in clear: the access log is stored for good.
+        query=redacted_query(services.ledger, query),
+        reason=reason,
+    )
 
-    A plain ``def``: the write blocks, so FastAPI runs it in a worker thread. The reason
-    comes from ``X-Access-Reason`` (percent-encoded, since headers carry no Chinese).
+
+async def record_read(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> AsyncIterator[None]:
+    """Log this read of case data in the ledger while it is served; if that fails, refuse it.
+
+    The record is written in a worker thread while the route runs, and the route's response
+    waits for its commit (``ReadLogged`` is function-scoped: this runs on past the ``yield``
+    once the response is built, before it is sent). A read costs the longer of the two, not
+    their sum, and no data leaves unless its record is committed. A refused read (403, 404,
+    422) is recorded all the same. The reason comes from ``X-Access-Reason``
+    (percent-encoded, since headers carry no Chinese).
     """
     services: Services = request.app.state.services
-    reason = unquote(request.headers.get("x-access-reason", ""))
+    write = partial(
+        _log_read,
+        services,
+        actor,
+        getattr(request.state, "request_id", ""),
+        request.method,
+        request.url.path,
+        request.url.query,
+        unquote(request.headers.get("x-access-reason", "")),
+    )
+    # Handed to a thread at once, not as a task that starts at the event loop's next turn.
+    pending = asyncio.wrap_future(services.read_log.submit(write))
     try:
-        services.ledger.record_read(
-            actor,
-            request_id=getattr(request.state, "request_id", ""),
-            method=request.method,
-            path=request.url.path,
-            # Never a party's ID number or phone in clear: the access log is stored for good.
-            query=redacted_query(services.ledger, request.url.query),
-            reason=reason,
-        )
-    except (OperationalError, InterfaceError) as exc:
-        raise ReadNotLoggedError("the read could not be logged, so it is refused; retry shortly") from exc
+        yield
+    finally:
+        try:
+            await pending
+        except (OperationalError, InterfaceError) as exc:
+            raise ReadNotLoggedError("the read could not be logged, so it is refused; retry shortly") from exc
 
 
-ReadLogged = Depends(record_read)
+ReadLogged = Depends(record_read, scope="function")

@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, *, ledger: CaseLedger | None = 
             yield
         finally:
             services.worker.stop()
+            services.read_log.shutdown()
             if thread is not None:
                 thread.join(timeout=10)
             views.db.close()
