@@ -9,15 +9,17 @@ from threading import Lock
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import strtobool
 
 from application.access import authorize, authorize_place, authorize_read
 from application.errors import IdempotencyKeyReused
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
 from application.privacy import PersonalData, RevealedParty
+from application.repository import LedgerRepository
 from application.transcodings import register_value_transcodings
 from domain.access_log import AccessRecord
 from domain.calendar import WorkCalendar, YearSchedule
@@ -114,6 +116,18 @@ class CaseLedger(Application[UUID]):
         self._calendar_lock = Lock()
         # Parties' keys: in memory until the storage's own key store is attached (bootstrap).
         self.personal_data = PersonalData.ephemeral()
+
+    def construct_repository(self) -> Repository[UUID]:
+        # Built from the environment as the library builds its own; only the fold differs.
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return LedgerRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
