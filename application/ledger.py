@@ -84,6 +84,8 @@ class CaseView:
     case: Case
     deadlines: list[CaseDeadline]
     calendar_years: tuple[int, ...]
+    # The parties erased by now, even when ``case`` is a past state: erasure counts for every read.
+    erased_parties: dict[str, dict[str, Any]]
 
 
 def utcnow() -> datetime:
@@ -357,7 +359,9 @@ class CaseLedger(Application[UUID]):
         self.authorize_case_read(reader, case)
         calendar = self.calendar()
         if as_of is None:
-            return CaseView(case, case_deadlines(case, calendar, self.clock()), calendar.loaded_years)
+            return CaseView(
+                case, case_deadlines(case, calendar, self.clock()), calendar.loaded_years, case.erased_parties
+            )
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone offset", field="as_of")
         past: Any = None
@@ -368,7 +372,7 @@ class CaseLedger(Application[UUID]):
             past = event.mutate(past)
         if past is None:
             raise CaseNotFoundError(f"case {case_id} had not been registered by {as_of.isoformat()}", id=str(case_id))
-        return CaseView(past, case_deadlines(past, calendar, as_of), calendar.loaded_years)
+        return CaseView(past, case_deadlines(past, calendar, as_of), calendar.loaded_years, case.erased_parties)
 
     @staticmethod
     def authorize_case_read(reader: Actor, case: Case) -> None:

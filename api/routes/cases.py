@@ -141,9 +141,7 @@ def read_case(
 ) -> CaseOut:
     """The case's current state and every deadline, derived from its events (or as of a past time)."""
     view = ledger.view_case(case_id, actor, as_of)
-    # Erased "now" counts for a past state too: the key is gone for every read.
-    erased = ledger.get_case(case_id).erased_parties if as_of is not None else view.case.erased_parties
-    parties = reveal(ledger, case_id, view.case.parties.values(), erased)
+    parties = reveal(ledger, case_id, view.case.parties.values(), view.erased_parties)
     return case_out(view, actor, ledger.organisation, parties)
 
 
