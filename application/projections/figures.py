@@ -1,8 +1,8 @@
 """Per-day roll-ups of the case rows: what each row adds to the figures of SPEC §5.
 
 The figures of a period count cases by the day something happened to them (registered,
-concluded, mediation ended), so they are sums over day rows kept per scope (everything,
-or one county, township, village or grid) and per group (township, unit, handler, …).
+concluded, mediation ended), so they are sums over day rows kept per scope (a county or a
+township) and per group (township, unit, handler, …).
 What a row adds is a pure function of the row; the store keeps the roll-ups equal to the
 aggregate over the current rows by taking a row's old contribution away and adding its
 new one whenever it writes the row.
@@ -132,7 +132,7 @@ def _on(days: dict[str, tuple[int, ...]], day: str, values: dict[str, int]) -> N
 
 
 def contribution(row: Mapping[str, Any]) -> Contribution:
-    """What a case row adds: the definitions of ``ViewQueries.figures``, one day at a time."""
+    """What a case row adds: SPEC §5's figures as ``ViewQueries.counted_figures`` counts them, day by day."""
     concluded_at, mediation_ended_at, score = row["concluded_at"], row["mediation_ended_at"], row["score"]
     days: dict[str, tuple[int, ...]] = {}
     _on(days, day_of(row["registered_at"]), {"registered": 1, "registered_concluded": int(concluded_at is not None)})
