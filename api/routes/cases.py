@@ -15,7 +15,7 @@ from api.routes.replies import reply
 from api.schemas import cases as s
 from api.schemas.case_view import CaseOut, EventOut, case_out, event_out
 from api.schemas.common import CommandReply
-from api.schemas.reads import CasePage, EvaluationOut, case_item, evaluation_out
+from api.schemas.reads import CasePage, EvaluationOut, case_page, evaluation_out
 from application.access import list_scope
 from application.projections.rows import audit_data
 from domain.case import Status
@@ -129,7 +129,7 @@ def list_cases(
         )
     except ValueError as exc:
         raise InvalidCommand(str(exc), field="cursor") from None
-    return CasePage(items=[case_item(r) for r in page.items], next_cursor=page.next_cursor, views_position=position)
+    return case_page(page.items, page.next_cursor, position)
 
 
 @router.get("/{case_id}", response_model=CaseOut, dependencies=[ReadLogged])
