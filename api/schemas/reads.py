@@ -103,10 +103,12 @@ def case_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def case_item(row: dict[str, Any]) -> CaseListItem:
+    """One case row of the view as a list item."""
     return CaseListItem.model_validate(case_fields(row))
 
 
 def case_page(rows: list[dict[str, Any]], next_cursor: str | None, views_position: int) -> CasePage:
+    """A page of the case list from its view rows."""
     return CasePage.model_validate(
         {"items": [case_fields(row) for row in rows], "next_cursor": next_cursor, "views_position": views_position}
     )
