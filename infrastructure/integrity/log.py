@@ -32,7 +32,7 @@ from domain.merkle import (
     inclusion_proof,
     tree_root,
 )
-from infrastructure.integrity.chain import event_digest
+from infrastructure.integrity.chain import as_uuid, event_digest
 from infrastructure.views.db import Cursor, ViewDatabase
 
 _T = TypeVar("_T")
@@ -65,10 +65,12 @@ def event_leaf_hash(position: int, originator_id: UUID, originator_version: int,
 
 
 def notification_leaf(notification: Notification) -> bytes:
-    originator_id = notification.originator_id
-    uid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
     return event_leaf_hash(
-        notification.id, uid, notification.originator_version, notification.topic, notification.state
+        notification.id,
+        as_uuid(notification.originator_id),
+        notification.originator_version,
+        notification.topic,
+        notification.state,
     )
 
 

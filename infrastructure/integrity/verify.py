@@ -21,11 +21,11 @@ from eventsourcing import postgres as es_postgres
 from psycopg.rows import args_row
 from psycopg.sql import SQL, Identifier
 
-from domain.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_inclusion
+from domain.merkle import EMPTY_ROOT, node_hash, verify_inclusion
 from domain.merkle import root as merkle_root
 from infrastructure.checkpoints import Checkpoint, verify_checkpoint
 from infrastructure.integrity.chain import GENESIS, as_uuid, chain_hash, event_digest
-from infrastructure.integrity.log import event_leaf_hash, leaf_data
+from infrastructure.integrity.log import event_leaf_hash
 
 BUNDLE_FORMAT = "caseledger-bundle/v1"
 
@@ -73,8 +73,8 @@ def verify_bundle(bundle: dict[str, Any], checkpoint: Checkpoint, public_key: st
             return report.fail(f"{where}: expected version {expected_version} of this case")
         state = base64.b64decode(entry["state"])
         digest = event_digest(UUID(entry["originator_id"]), entry["version"], entry["topic"], state)
-        hashed = leaf_hash(
-            leaf_data(entry["position"], UUID(entry["originator_id"]), entry["version"], entry["topic"], state)
+        hashed = event_leaf_hash(
+            entry["position"], UUID(entry["originator_id"]), entry["version"], entry["topic"], state
         )
         proof = [bytes.fromhex(node) for node in entry["proof"]]
         if not verify_inclusion(hashed, entry["leaf_index"], checkpoint.tree_size, proof, checkpoint.root_hash):
@@ -161,10 +161,6 @@ def _postgres_entries(recorder: es_postgres.PostgresApplicationRecorder, page: i
         reader.join()
 
 
-def _leaf(entry: StoredEntry) -> bytes:
-    return event_leaf_hash(entry.position, entry.originator_id, entry.version, entry.topic, entry.state)
-
-
 # Leaves are folded a chunk at a time (a perfect subtree, by the RFC's definition), which
 # costs less per leaf than pushing each one through the stack below.
 _CHUNK_HEIGHT = 12
@@ -233,7 +229,7 @@ def _first_difference(
     for index, entry in enumerate(entries()):
         if index >= size:
             break
-        if index >= len(stored) or stored[index] != _leaf(entry).hex():
+        if index >= len(stored) or stored[index] != event_leaf_hash(*entry).hex():
             return f"leaf {index}: event {entry.version} of {entry.originator_id} (ledger position {entry.position})"
     return None
 
