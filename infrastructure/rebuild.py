@@ -30,9 +30,7 @@ def rebuild_view(
     store.drop(view, SUFFIX)
     store.create([view], SUFFIX)
     worker = ProjectionWorker(ledger, store, views=[view], suffix=SUFFIX, batch_size=batch_size)
-    while read := worker.run_once():
-        if progress is not None:
-            progress(read)
+    worker.catch_up(progress)
     with store.db.transaction() as cursor:
         store.read_positions(cursor, [view])  # takes the lock the live worker also takes
         while True:
@@ -46,7 +44,6 @@ def rebuild_view(
             cursor.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
         for ddl in INDEXES[view]:
             store.db.rename_index(cursor, ddl, SUFFIX)
-        cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (reached, view))
-        cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + SUFFIX,))
+        store.swap_positions(cursor, view, SUFFIX)
         cursor.execute("DELETE FROM view_schema WHERE view = ?", (view + SUFFIX,))
     return reached

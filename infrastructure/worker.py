@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +35,12 @@ BOOK_TOPICS = [
     get_topic(cls)
     for cls in (CalendarBook.Opened, CalendarBook.YearLoaded, PolicyBook.Opened, PolicyBook.PolicyAdopted)
 ]
+
+
+class PositionsMoved(RuntimeError):
+    """The views' positions changed under a batch in flight (another worker wrote them)."""
+
+    applied = 0  # events this worker had applied before
 
 
 class ProjectionWorker:
@@ -62,6 +70,7 @@ class ProjectionWorker:
         self._last_checkpoint = 0.0
         self.projector = LedgerProjector(ledger.mapper, self._load_case, ledger.seed_calendar)
         self._primed_to = 0
+        self._bulk_lag: int | None = None  # per catch-up, once its first batch is full
         self.stopping = threading.Event()
         self._wake = threading.Event()
 
@@ -81,14 +90,26 @@ class ProjectionWorker:
 
     def run_once(self) -> int:
         """Project one batch; returns how many notifications it read (0 when caught up)."""
-        positions = self.store.positions()
-        start = min(positions.get(view + self.suffix, 0) for view in self._tracked())
-        self._prime(start)
-        notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
+        notifications = self._next_batch(self._stored_positions())
         if not notifications:
             return 0
-        try:
+        with self._forgetting_on_error():
             self._apply(notifications)
+        return len(notifications)
+
+    def _stored_positions(self) -> dict[str, int]:
+        positions = self.store.positions()
+        return {view: positions.get(view + self.suffix, 0) for view in self._tracked()}
+
+    def _next_batch(self, done: dict[str, int]) -> Sequence[Notification]:
+        start = min(done.values())
+        self._prime(start)
+        return self.ledger.recorder.select_notifications(start=start + 1, limit=self.batch_size)
+
+    @contextmanager
+    def _forgetting_on_error(self) -> Iterator[None]:
+        try:
+            yield
         except Exception:
             # The projector moved ahead of the views; start it again from what they hold.
             self.projector.forget()
@@ -96,7 +117,6 @@ class ProjectionWorker:
                 self.log.forget()
             self._primed_to = 0
             raise
-        return len(notifications)
 
     def _apply(self, notifications: Sequence[Notification]) -> None:
         with self.store.db.transaction() as cursor:
@@ -105,18 +125,55 @@ class ProjectionWorker:
     def apply_in(self, cursor: Cursor, notifications: Sequence[Notification]) -> None:
         """Project ``notifications`` and write them in the caller's transaction."""
         done = self.store.read_positions(cursor, self._tracked(), self.suffix)
-        done.update({view: notifications[-1].id for view in VIEWS if view not in self.views})
+        changes = self._project(notifications, done)
+        self._write_in(cursor, notifications, done, changes)
+
+    def _project(self, notifications: Sequence[Notification], done: dict[str, int]) -> Changes:
+        # Views this worker does not keep count as done, so the projector derives nothing for them.
+        done = {**done, **{view: notifications[-1].id for view in VIEWS if view not in self.views}}
         changes = self.projector.project(notifications, done)
+        self._primed_to = max(self._primed_to, notifications[-1].id)
+        return changes
+
+    def _write_in(
+        self,
+        cursor: Cursor,
+        notifications: Sequence[Notification],
+        done: dict[str, int],
+        changes: Changes,
+        *,
+        bulk: bool = False,
+    ) -> None:
+        """Write a projected batch; ``done`` are the positions it was projected from."""
         if changes.calendar_changed:
             self._refresh_provisional(cursor, changes)
         if changes:
-            self.store.write(cursor, changes, self.suffix)
+            self.store.write(cursor, changes, self.suffix, bulk=bulk)
         if self.log is not None:
             fresh = [n for n in notifications if n.id > done[LOG_VIEW]]
             if fresh:
                 self.log.append(cursor, fresh)
                 cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (fresh[-1].id, LOG_VIEW))
-        self._primed_to = max(self._primed_to, notifications[-1].id)
+
+    def _far_behind(self, notifications: Sequence[Notification]) -> bool:
+        """Whether the views are so far behind that counting the roll-ups again costs less."""
+        if len(notifications) < self.batch_size or "cases" not in self.views:
+            return False
+        if self._bulk_lag is None:
+            # Counting again costs about what a few events per stored case cost added one by one.
+            self._bulk_lag = max(20 * self.batch_size, 2 * self.store.case_count(self.suffix))
+        head = self.ledger.recorder.max_notification_id() or 0
+        return head - notifications[-1].id > self._bulk_lag
+
+    def _write_batch(
+        self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes, bulk: bool
+    ) -> None:
+        """The writer thread's part: one batch in one transaction, if nobody moved the positions."""
+        with self.store.db.transaction() as cursor:
+            found = self.store.read_positions(cursor, self._tracked(), self.suffix)
+            if found != done:
+                raise PositionsMoved(f"views moved from {done} to {found} while a batch was projected")
+            self._write_in(cursor, notifications, done, changes, bulk=bulk)
 
     def _tracked(self) -> tuple[str, ...]:
         return (*self.views, LOG_VIEW) if self.log is not None else self.views
@@ -136,15 +193,60 @@ class ProjectionWorker:
         stored = [row for row in self.store.provisional_cases(cursor, self.suffix) if row[0] not in changes.cases]
         self.projector.refresh(sorted(stored), changes)
 
-    def catch_up(self) -> int:
-        """Project until no notification is left; returns how many were read."""
-        total = 0
-        while not self.stopping.is_set():
-            read = self.run_once()
-            if not read:
-                break
-            total += read
-        return total
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Project until no notification is left; returns how many were applied.
+
+        A second thread writes each batch while the next one is projected, so the database's
+        work and this process's overlap. The writer checks, under the tracking lock, that the
+        positions are still those the batch was projected from: when another worker moved
+        them, this one starts again from what is stored, so no event is applied twice.
+        """
+        applied = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-writer") as writer:
+            while not self.stopping.is_set():
+                try:
+                    return applied + self._catch_up_pass(writer, progress)
+                except PositionsMoved as moved:
+                    applied += moved.applied
+        return applied
+
+    def _catch_up_pass(self, writer: ThreadPoolExecutor, progress: Callable[[int], None] | None) -> int:
+        applied = 0
+        done = self._stored_positions()
+        self._bulk_lag = None
+        in_flight: tuple[Future[None], int] | None = None
+
+        def settle() -> None:
+            nonlocal applied, in_flight
+            if in_flight is not None:
+                future, count = in_flight
+                in_flight = None
+                try:
+                    future.result()
+                except PositionsMoved as moved:
+                    moved.applied = applied
+                    raise
+                applied += count
+                if progress is not None:
+                    progress(count)
+
+        with self._forgetting_on_error():
+            try:
+                while not self.stopping.is_set():
+                    notifications = self._next_batch(done)
+                    if not notifications:
+                        break
+                    changes = self._project(notifications, done)
+                    settle()
+                    bulk = self._far_behind(notifications)
+                    in_flight = writer.submit(self._write_batch, notifications, done, changes, bulk), len(notifications)
+                    if changes.calendar_changed:
+                        # Its refresh reads and moves the projector: nothing may project meanwhile.
+                        settle()
+                    done = {view: max(position, notifications[-1].id) for view, position in done.items()}
+            finally:
+                settle()
+        return applied
 
     def run_forever(self, idle: float = 0.05) -> None:
         """Follow the ledger until ``stop()``; errors are logged and retried."""

@@ -55,8 +55,30 @@ class ViewDatabase(ABC):
         self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         """Add to the counts of ``table``'s rows (key values, then counts), creating the missing rows."""
-        marks = ", ".join("?" for _ in (*keys, *counts))
-        cursor.executemany(_adding(table, keys, counts, f"VALUES ({marks})"), rows)
+        cursor.executemany(
+            _inserting(table, (*keys, *counts), keys, _adding(table, counts), _marks(keys, counts)), rows
+        )
+
+    def put_rows(
+        self,
+        cursor: Cursor,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        replace: bool,
+    ) -> None:
+        """Insert rows of ``columns``; a row whose ``key`` is stored replaces it, or is dropped."""
+        action = _replacing(columns, key) if replace else "DO NOTHING"
+        cursor.executemany(_inserting(table, columns, key, action, _marks(columns)), rows)
+
+    def update_rows(
+        self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str
+    ) -> None:
+        """Set ``columns`` (the rows' leading values) of the rows matching ``key`` (the last value) and ``where``."""
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {table}.{key} = ? AND {where}", rows)
 
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
         """After a table swap, give an index built under ``suffix`` its live name."""
@@ -64,12 +86,23 @@ class ViewDatabase(ABC):
         cursor.execute(ddl.format(s=""))
 
 
-def _adding(table: str, keys: Sequence[str], counts: Sequence[str], source: str) -> str:
-    names = ", ".join((*keys, *counts))
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+def _marks(*groups: Sequence[str]) -> str:
+    return "VALUES (" + ", ".join("?" for group in groups for _ in group) + ")"
+
+
+def _adding(table: str, counts: Sequence[str]) -> str:
+    return "DO UPDATE SET " + ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+
+
+def _replacing(columns: Sequence[str], key: Sequence[str]) -> str:
+    return "DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in columns if name not in key)
+
+
+def _inserting(table: str, columns: Sequence[str], key: Sequence[str], action: str, source: str) -> str:
+    """``INSERT … ON CONFLICT (key) action`` from ``VALUES`` or a ``SELECT``."""
     # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
     where = " WHERE true" if source.startswith("SELECT") else ""
-    return f"INSERT INTO {table} ({names}) {source}{where} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source}{where} ON CONFLICT ({', '.join(key)}) {action}"
 
 
 def _index_name(ddl: str) -> str:
@@ -170,21 +203,49 @@ class PostgresViews(ViewDatabase):
     def lock_positions(self, cursor: Cursor) -> None:
         cursor.execute("LOCK TABLE view_positions IN SHARE ROW EXCLUSIVE MODE")
 
+    # A catch-up writes thousands of rows per table and batch: COPY into a scratch table of the
+    # session and one statement from it cost a fraction of one statement per row. Small writes
+    # (a live worker's few events) keep the plain statements.
+    STAGE_FROM = 50
+
     def add_counts(
         self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        # A catch-up adds to thousands of rows per batch: COPY into a scratch table of the session
-        # and one INSERT from it cost a fraction of one statement per row.
-        if not isinstance(cursor, _PgCursor) or len(rows) < 50:
+        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
             super().add_counts(cursor, table, keys, counts, rows)
             return
-        names = ", ".join((*keys, *counts))
-        staged = f"{table}_adding"
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS")
-        cursor.copy_rows(f"COPY {staged} ({names}) FROM STDIN", rows)
-        cursor.execute(_adding(table, keys, counts, f"SELECT {names} FROM {staged}"))
-        # Emptied at once: the same transaction may add to the table again (a rebuild's last batches).
-        cursor.execute(f"TRUNCATE {staged}")
+        columns = (*keys, *counts)
+        with _staged(cursor, table, columns, rows) as source:
+            cursor.execute(_inserting(table, columns, keys, _adding(table, counts), source))
+
+    def put_rows(
+        self,
+        cursor: Cursor,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        replace: bool,
+    ) -> None:
+        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+            super().put_rows(cursor, table, columns, key, rows, replace=replace)
+            return
+        action = _replacing(columns, key) if replace else "DO NOTHING"
+        with _staged(cursor, table, columns, rows) as source:
+            cursor.execute(_inserting(table, columns, key, action, source))
+
+    def update_rows(
+        self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str
+    ) -> None:
+        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+            super().update_rows(cursor, table, columns, key, rows, where)
+            return
+        sets = ", ".join(f"{name} = staged.{name}" for name in columns)
+        with _staged(cursor, table, (*columns, key), rows) as source:
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM ({source}) AS staged WHERE {table}.{key} = staged.{key} AND {where}"
+            )
 
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
         # PostgreSQL renames in place instead of building the index again.
@@ -193,6 +254,21 @@ class PostgresViews(ViewDatabase):
 
     def close(self) -> None:
         self._pool.close()
+
+
+@contextmanager
+def _staged(cursor: _PgCursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:
+    """Rows copied into a session scratch table shaped like ``table``; yields a SELECT of them."""
+    staged = f"{table}_staged"
+    # Its columns without their constraints: an update stages only its key and new values.
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staged} ON COMMIT DELETE ROWS AS SELECT * FROM {table} WITH NO DATA"
+    )
+    names = ", ".join(columns)
+    cursor.copy_rows(f"COPY {staged} ({names}) FROM STDIN", rows)
+    yield f"SELECT {names} FROM {staged}"
+    # Emptied at once: the same transaction may stage rows for the table again.
+    cursor.execute(f"TRUNCATE {staged}")
 
 
 class _PgCursor:

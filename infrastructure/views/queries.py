@@ -16,6 +16,7 @@ from typing import Any
 from application.projections.figures import DAY_METRICS, GROUP_COLUMNS, LEVEL_KINDS, code, day_start, midnight_day
 from application.projections.rows import places, stamp
 from infrastructure.views.db import ViewDatabase
+from infrastructure.views.store import FIGURES
 
 LEVEL_COLUMNS = ("county", "township", "village", "grid")
 
@@ -279,6 +280,14 @@ class ViewQueries:
         rows = self.db.query(sql, [*[s, e] * 10, n, *source_params, *scope_params, n])
         return [_rates(row) for row in rows]
 
+    def figures_level(self) -> bool:
+        """Whether the roll-ups agree with the case rows (a catch-up far behind leaves them behind)."""
+        rows = self.db.query(
+            "SELECT COUNT(*) AS n, MIN(position) AS low, MAX(position) AS high FROM view_positions WHERE view IN (?, ?)",
+            ["cases", FIGURES],
+        )
+        return bool(rows[0]["n"] == 2 and rows[0]["low"] == rows[0]["high"])
+
     def rolled_up_figures(
         self, scope: Scope, *, start: datetime, end: datetime, group: str = "county", now: datetime
     ) -> list[dict[str, Any]] | None:
@@ -290,7 +299,7 @@ class ViewQueries:
         first, stop = midnight_day(start), midnight_day(end)
         # A reader who sees everything reads the sum of the counties.
         kinds = LEVEL_KINDS.get(scope.level or "county")
-        if first is None or stop is None or kinds is None:
+        if first is None or stop is None or kinds is None or not self.figures_level():
             return None
         clause, scope_params = scope.clause()
         if scope.jurisdiction is None:

@@ -134,8 +134,17 @@ VIEW_TABLES = {
     "court": ("court",),
     "access": ("access_log",),
 }
+# The position the roll-ups agree with, kept beside the cases view's own. A catch-up far behind
+# the ledger leaves them behind (adding to the same day rows batch after batch costs more than
+# counting them once); queries then count from the case rows, and the first batch written
+# near the head counts the roll-ups again from the rows.
+FIGURES = "cases.figures"
+_POSITION_ROWS = {view: (view, FIGURES) if view == "cases" else (view,) for view in TABLES}
 # A fingerprint of each view's layout: stored views of another layout are rebuilt.
-LAYOUTS = {view: hashlib.sha256("\n".join(TABLES[view] + INDEXES[view]).encode()).hexdigest()[:16] for view in TABLES}
+LAYOUTS = {
+    view: hashlib.sha256("\n".join([*TABLES[view], *INDEXES[view], *_POSITION_ROWS[view]]).encode()).hexdigest()[:16]
+    for view in TABLES
+}
 
 
 def _value(name: str, value: Any) -> Any:
@@ -149,20 +158,14 @@ def _values(columns: Sequence[str], row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 _CASE_VALUES = itemgetter(*CASE_COLUMNS)
-_HISTORY_VALUES = itemgetter(*CASE_COLUMNS, "valid_from", "valid_to")
+_HISTORY_COLUMNS = (*CASE_COLUMNS, "valid_from", "valid_to")
+_HISTORY_VALUES = itemgetter(*_HISTORY_COLUMNS)
 
 
 def _emptied(table: str, keys: Sequence[str], counts: Sequence[str]) -> str:
     """Removes a roll-up row whose counts came down to zero (a rebuild would not have it)."""
     where = " AND ".join([*(f"{name} = ?" for name in keys), *(f"{name} = 0" for name in counts)])
     return f"DELETE FROM {table} WHERE {where}"
-
-
-def _upsert(table: str, columns: Sequence[str], key: str) -> str:
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {updates}"
 
 
 class ViewStore:
@@ -189,27 +192,44 @@ class ViewStore:
                 if stored is not None and stored != LAYOUTS[view]:
                     for table in VIEW_TABLES[view]:
                         cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
-                    cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + suffix,))
+                    self._forget_positions(cursor, view, suffix)
                 cursor.execute(
                     "INSERT INTO view_schema (view, layout) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET layout = ?",
                     (view + suffix, LAYOUTS[view], LAYOUTS[view]),
                 )
                 for ddl in TABLES[view] + INDEXES[view]:
                     cursor.execute(ddl.format(s=suffix))
-                cursor.execute(
+                cursor.executemany(
                     "INSERT INTO view_positions (view, position) VALUES (?, 0) ON CONFLICT (view) DO NOTHING",
-                    (view + suffix,),
+                    [(name + suffix,) for name in _POSITION_ROWS[view]],
                 )
 
     def drop(self, view: str, suffix: str) -> None:
         with self.db.transaction() as cursor:
             for table in VIEW_TABLES[view]:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
-            cursor.execute("DELETE FROM view_positions WHERE view = ?", (view + suffix,))
+            self._forget_positions(cursor, view, suffix)
             cursor.execute("DELETE FROM view_schema WHERE view = ?", (view + suffix,))
 
+    @staticmethod
+    def _forget_positions(cursor: Cursor, view: str, suffix: str) -> None:
+        cursor.executemany(
+            "DELETE FROM view_positions WHERE view = ?", [(name + suffix,) for name in _POSITION_ROWS[view]]
+        )
+
+    def swap_positions(self, cursor: Cursor, view: str, suffix: str) -> None:
+        """A rebuilt view's positions become the live ones (in the rebuild's swap)."""
+        for name in _POSITION_ROWS[view]:
+            cursor.execute(
+                "UPDATE view_positions SET position = (SELECT position FROM view_positions WHERE view = ?) "
+                "WHERE view = ?",
+                (name + suffix, name),
+            )
+        self._forget_positions(cursor, view, suffix)
+
     def positions(self) -> dict[str, int]:
-        rows = self.db.query("SELECT view, position FROM view_positions")
+        """Each view's position (the roll-ups' own is kept apart: it is not a view)."""
+        rows = self.db.query("SELECT view, position FROM view_positions WHERE view NOT LIKE ?", [FIGURES + "%"])
         return {row["view"]: int(row["position"]) for row in rows}
 
     def read_positions(self, cursor: Cursor, views: Sequence[str], suffix: str = "") -> dict[str, int]:
@@ -223,6 +243,9 @@ class ViewStore:
             result[view] = int(row[1] if not isinstance(row, dict) else row["position"]) if row else 0
         return result
 
+    def case_count(self, suffix: str = "") -> int:
+        return int(self.db.query(f"SELECT COUNT(*) AS n FROM cases{suffix}")[0]["n"])
+
     def provisional_cases(self, cursor: Cursor, suffix: str = "") -> list[tuple[str, int, int]]:
         """(case id, version, position) of stored rows with a provisional deadline."""
         cursor.execute(f"SELECT case_id, version, position FROM cases{suffix} WHERE provisional = 1")
@@ -233,16 +256,26 @@ class ViewStore:
             for row in cursor.fetchall()
         ]
 
-    def write(self, cursor: Cursor, changes: Changes, suffix: str = "") -> None:
-        """Rows of every view in ``changes`` and their new positions, in the caller's transaction."""
+    def write(self, cursor: Cursor, changes: Changes, suffix: str = "", *, bulk: bool = False) -> None:
+        """Rows of every view in ``changes`` and their new positions, in the caller's transaction.
+
+        ``bulk`` (a catch-up far behind the ledger) leaves the roll-ups behind; any other write
+        brings them to the cases view's new position, by adding this batch's changes when they
+        were level with it before, else by counting them again from every case row.
+        """
         s = suffix
+        reached = changes.positions.get("cases")
+        figures_level = reached is not None and not bulk and self._figures_level(cursor, s)
         if changes.cases:
-            self._write_figures(cursor, changes.cases, s)
-            cursor.executemany(
-                _upsert(f"cases{s}", CASE_COLUMNS, "case_id"),
-                # Case rows (the bulk of every batch) have every column and no JSON.
-                [_CASE_VALUES(row) for row in changes.cases.values()],
-            )
+            if figures_level:
+                self._write_figures(cursor, changes.cases, s)
+            # Case rows (the bulk of every batch) have every column and no JSON.
+            rows = [_CASE_VALUES(row) for row in changes.cases.values()]
+            self.db.put_rows(cursor, f"cases{s}", CASE_COLUMNS, ("case_id",), rows, replace=True)
+        if reached is not None and not bulk:
+            if not figures_level:
+                self._recount_figures(cursor, s)
+            changes.positions[FIGURES] = reached
         if changes.history:
             self._write_history(cursor, changes.history, s)
         if changes.evaluations:
@@ -251,32 +284,39 @@ class ViewStore:
                 cursor.executemany(f"DELETE FROM evaluations{s} WHERE case_id = ?", gone)
             present = [_values(EVALUATION_COLUMNS, row) for row in changes.evaluations.values() if row is not None]
             if present:
-                cursor.executemany(_upsert(f"evaluations{s}", EVALUATION_COLUMNS, "case_id"), present)
+                self.db.put_rows(cursor, f"evaluations{s}", EVALUATION_COLUMNS, ("case_id",), present, replace=True)
         if changes.audit:
-            names = ", ".join(AUDIT_COLUMNS)
-            marks = ", ".join("?" for _ in AUDIT_COLUMNS)
-            cursor.executemany(
-                f"INSERT INTO audit{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
-                [_values(AUDIT_COLUMNS, row) for row in changes.audit],
-            )
+            rows = [_values(AUDIT_COLUMNS, row) for row in changes.audit]
+            self.db.put_rows(cursor, f"audit{s}", AUDIT_COLUMNS, ("position",), rows, replace=False)
         if changes.access:
-            names = ", ".join(ACCESS_COLUMNS)
-            marks = ", ".join("?" for _ in ACCESS_COLUMNS)
-            cursor.executemany(
-                f"INSERT INTO access_log{s} ({names}) VALUES ({marks}) ON CONFLICT (position) DO NOTHING",
-                [_values(ACCESS_COLUMNS, row) for row in changes.access],
-            )
+            rows = [_values(ACCESS_COLUMNS, row) for row in changes.access]
+            self.db.put_rows(cursor, f"access_log{s}", ACCESS_COLUMNS, ("position",), rows, replace=False)
         if changes.party_index:
             self._write_party_index(cursor, changes.party_index, s)
         if changes.court:
-            cursor.executemany(
-                _upsert(f"court{s}", COURT_COLUMNS, "confirmation_id"),
-                [_values(COURT_COLUMNS, row) for row in changes.court.values()],
-            )
+            rows = [_values(COURT_COLUMNS, row) for row in changes.court.values()]
+            self.db.put_rows(cursor, f"court{s}", COURT_COLUMNS, ("confirmation_id",), rows, replace=True)
         cursor.executemany(
             "UPDATE view_positions SET position = ? WHERE view = ? AND position < ?",
             [(position, view + s, position) for view, position in changes.positions.items()],
         )
+
+    def _figures_level(self, cursor: Cursor, s: str) -> bool:
+        """Whether the roll-ups agree with the stored case rows."""
+        cursor.execute("SELECT view, position FROM view_positions WHERE view IN (?, ?)", ("cases" + s, FIGURES + s))
+        found = {row["view"]: row["position"] for row in cursor.fetchall()}
+        return found.get("cases" + s) == found.get(FIGURES + s)
+
+    def _recount_figures(self, cursor: Cursor, s: str) -> None:
+        """The roll-ups counted again from every stored case row."""
+        cursor.execute(f"SELECT {', '.join(FIGURE_COLUMNS)} FROM cases{s}")
+        deltas = FigureDeltas()
+        for row in cursor.fetchall():
+            deltas.move(None, row)
+        for table in ROLLUPS:
+            # DELETE, not TRUNCATE: readers keep the old rows until this commits, without waiting.
+            cursor.execute(f"DELETE FROM {table}{s}")
+        self._add_figures(cursor, deltas, s)
 
     def _write_figures(self, cursor: Cursor, cases: dict[str, dict[str, Any]], s: str) -> None:
         # Before the rows are replaced: the roll-ups lose what the stored rows counted and gain
@@ -294,6 +334,9 @@ class ViewStore:
             stored.update({row["case_id"]: dict(row) for row in cursor.fetchall()})
         for case_id, row in cases.items():
             deltas.move(stored.get(case_id), row)
+        self._add_figures(cursor, deltas, s)
+
+    def _add_figures(self, cursor: Cursor, deltas: FigureDeltas, s: str) -> None:
         for table, changed in (
             ("figure_days", list(deltas.day_rows())),
             ("figure_due", [(key, (n,)) for key, n in deltas.due_rows()]),
@@ -337,14 +380,8 @@ class ViewStore:
             else:
                 previous["valid_to"] = row["valid_from"]
             last[row["case_id"]] = row
-        cursor.executemany(
-            f"UPDATE case_history{s} SET valid_to = ? WHERE case_id = ? AND valid_to IS NULL",
-            [(valid_from, case_id) for case_id, valid_from in first.items()],
-        )
-        columns = (*CASE_COLUMNS, "valid_from", "valid_to")
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        cursor.executemany(
-            f"INSERT INTO case_history{s} ({names}) VALUES ({marks}) ON CONFLICT (case_id, version) DO NOTHING",
-            [_HISTORY_VALUES(row) for row in history],
-        )
+        table = f"case_history{s}"
+        closing = [(valid_from, case_id) for case_id, valid_from in first.items()]
+        self.db.update_rows(cursor, table, ("valid_to",), "case_id", closing, f"{table}.valid_to IS NULL")
+        rows = [_HISTORY_VALUES(row) for row in history]
+        self.db.put_rows(cursor, table, _HISTORY_COLUMNS, ("case_id", "version"), rows, replace=False)

@@ -200,6 +200,29 @@ class RollupsContract:
         assert past == counted
         assert sum(row["registered"] for row in past) < DEMO_CASES
 
+    def test_a_catch_up_far_behind_leaves_the_rollups_and_counts_them_again_near_the_head(self, county: County) -> None:
+        """SPEC §7: while far behind, figures are counted from the rows; near the head the roll-ups are whole again."""
+        start, end = china_midnight(county.first_day), china_midnight(county.last_day + timedelta(days=1))
+        before = county.queries.figures(Scope("qingxi"), start=start, end=end, group="township", now=county.now)
+        county.store.drop("cases", "")
+        county.store.create(["cases"])
+        levels: list[bool] = []
+
+        def midway(_: int) -> None:
+            levels.append(county.queries.figures_level())
+            if not levels[-1]:
+                rolled = county.queries.rolled_up_figures(Scope("qingxi"), start=start, end=end, now=county.now)
+                assert rolled is None, "roll-ups left behind must not answer"
+
+        ProjectionWorker(county.ledger, county.store, views=["cases"], batch_size=7).catch_up(midway)
+
+        assert levels[0] is False and levels[-1] is True
+        assert stored_rollups(county.store) == rollups_of_the_rows(county.store)
+        rolled = county.queries.rolled_up_figures(
+            Scope("qingxi"), start=start, end=end, group="township", now=county.now
+        )
+        assert rolled == before
+
     def test_a_scope_without_cases_has_no_groups_and_zero_totals(self, county: County) -> None:
         """SPEC §9: a jurisdiction nobody registered a case in reads as empty, not as missing."""
         start, end = china_midnight(county.first_day), china_midnight(county.last_day)
