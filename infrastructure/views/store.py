@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -37,8 +37,13 @@ def _column_type(name: str) -> str:
     return "TEXT"
 
 
-def _case_columns_ddl() -> str:
-    return ", ".join(f"{name} {_column_type(name)}" for name in CASE_COLUMNS)
+def _columns_ddl(columns: Sequence[str]) -> str:
+    return ", ".join(f"{name} {_column_type(name)}" for name in columns)
+
+
+# What a case row was from each of its events on: only what the figures as of a past moment
+# count (the one case as of a moment is replayed from its events instead).
+HISTORY_COLUMNS = tuple(dict.fromkeys(("case_id", "version", "county", "township", "village", "grid", *FIGURE_COLUMNS)))
 
 
 AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurred_at", "recorded_at",
@@ -79,8 +84,8 @@ def _rollup_ddl(table: str) -> str:
 # Tables of each view, with their DDL (``{s}`` is the rebuild suffix).
 TABLES: dict[str, list[str]] = {
     "cases": [
-        f"CREATE TABLE IF NOT EXISTS cases{{s}} ({_case_columns_ddl()}, PRIMARY KEY (case_id))",
-        f"CREATE TABLE IF NOT EXISTS case_history{{s}} ({_case_columns_ddl()}, valid_from TEXT, valid_to TEXT, "
+        f"CREATE TABLE IF NOT EXISTS cases{{s}} ({_columns_ddl(CASE_COLUMNS)}, PRIMARY KEY (case_id))",
+        f"CREATE TABLE IF NOT EXISTS case_history{{s}} ({_columns_ddl(HISTORY_COLUMNS)}, valid_from TEXT, valid_to TEXT, "
         "PRIMARY KEY (case_id, version))",
         "CREATE TABLE IF NOT EXISTS evaluations{s} (case_id TEXT PRIMARY KEY, policy TEXT, score DOUBLE PRECISION, "
         "grade TEXT, grade_code TEXT, evaluation TEXT)",
@@ -147,18 +152,26 @@ LAYOUTS = {
 }
 
 
-def _value(name: str, value: Any) -> Any:
-    if name in _JSON and value is not None:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
+def _encoder(columns: Sequence[str]) -> Callable[[dict[str, Any]], list[Any]]:
+    """A row's values in ``columns`` order, its JSON columns as text."""
+    json_at = [i for i, name in enumerate(columns) if name in _JSON]
+
+    def encode(row: dict[str, Any]) -> list[Any]:
+        values = list(map(row.get, columns))
+        for i in json_at:
+            if values[i] is not None:
+                values[i] = json.dumps(values[i], ensure_ascii=False, separators=(",", ":"))
+        return values
+
+    return encode
 
 
-def _values(columns: Sequence[str], row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(_value(name, row.get(name)) for name in columns)
-
-
+_EVALUATION_VALUES = _encoder(EVALUATION_COLUMNS)
+_AUDIT_VALUES = _encoder(AUDIT_COLUMNS)
+_ACCESS_VALUES = _encoder(ACCESS_COLUMNS)
+_COURT_VALUES = _encoder(COURT_COLUMNS)
 _CASE_VALUES = itemgetter(*CASE_COLUMNS)
-_HISTORY_COLUMNS = (*CASE_COLUMNS, "valid_from", "valid_to")
+_HISTORY_COLUMNS = (*HISTORY_COLUMNS, "valid_from", "valid_to")
 _HISTORY_VALUES = itemgetter(*_HISTORY_COLUMNS)
 
 
@@ -282,19 +295,19 @@ class ViewStore:
             gone = [(case_id,) for case_id, row in changes.evaluations.items() if row is None]
             if gone:
                 cursor.executemany(f"DELETE FROM evaluations{s} WHERE case_id = ?", gone)
-            present = [_values(EVALUATION_COLUMNS, row) for row in changes.evaluations.values() if row is not None]
+            present = [_EVALUATION_VALUES(row) for row in changes.evaluations.values() if row is not None]
             if present:
                 self.db.put_rows(cursor, f"evaluations{s}", EVALUATION_COLUMNS, ("case_id",), present, replace=True)
         if changes.audit:
-            rows = [_values(AUDIT_COLUMNS, row) for row in changes.audit]
+            rows = [_AUDIT_VALUES(row) for row in changes.audit]
             self.db.put_rows(cursor, f"audit{s}", AUDIT_COLUMNS, ("position",), rows, replace=False)
         if changes.access:
-            rows = [_values(ACCESS_COLUMNS, row) for row in changes.access]
+            rows = [_ACCESS_VALUES(row) for row in changes.access]
             self.db.put_rows(cursor, f"access_log{s}", ACCESS_COLUMNS, ("position",), rows, replace=False)
         if changes.party_index:
             self._write_party_index(cursor, changes.party_index, s)
         if changes.court:
-            rows = [_values(COURT_COLUMNS, row) for row in changes.court.values()]
+            rows = [_COURT_VALUES(row) for row in changes.court.values()]
             self.db.put_rows(cursor, f"court{s}", COURT_COLUMNS, ("confirmation_id",), rows, replace=True)
         cursor.executemany(
             "UPDATE view_positions SET position = ? WHERE view = ? AND position < ?",
