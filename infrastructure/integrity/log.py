@@ -248,6 +248,10 @@ class MerkleLog:
                 (tree_size, created_at, checkpoint_json),
             )
 
+    def checkpoint_at(self, tree_size: int) -> str | None:
+        rows = self.db.query("SELECT checkpoint FROM checkpoints WHERE tree_size = ?", [tree_size])
+        return rows[0]["checkpoint"] if rows else None
+
     def checkpoints(self, limit: int = 100) -> list[str]:
         rows = self.db.query("SELECT checkpoint FROM checkpoints ORDER BY tree_size DESC LIMIT ?", [limit])
         return [row["checkpoint"] for row in rows]

@@ -16,12 +16,13 @@ from uuid import UUID
 import pytest
 
 from application.ledger import CaseLedger
+from domain.errors import NotFound
 from domain.merkle import complete_nodes_after_append
 from infrastructure.bootstrap import build_integrity, build_ledger, build_views
 from infrastructure.checkpoints import Checkpoint
 from infrastructure.demo import load_demo
 from infrastructure.integrity.log import notification_leaf
-from infrastructure.integrity.service import IntegrityService
+from infrastructure.integrity.service import LOG_NAME, IntegrityService
 from infrastructure.integrity.verify import Report, stored_entries, verify_log
 from infrastructure.settings import Settings
 from infrastructure.views.store import ViewStore
@@ -206,3 +207,24 @@ def test_an_edit_with_every_hash_recomputed_is_caught_against_the_held_checkpoin
     report = county.verify()
     assert not report.ok
     assert "rewritten to match" in (report.first_failure or "")
+
+
+def test_a_checkpoint_held_from_long_ago_still_answers_proofs(county: County) -> None:
+    """An auditor's old checkpoint, with ten thousand signed after it, still gets an inclusion proof."""
+    later = [
+        county.integrity.signer.sign(LOG_NAME, county.held.tree_size + n, b"\0" * 32, county.held.timestamp)
+        for n in range(1, 10_001)
+    ]
+    with county.store.db.transaction() as cursor:
+        cursor.executemany(
+            "INSERT INTO checkpoints (tree_size, created_at, checkpoint) VALUES (?, ?, ?)",
+            [(c.tree_size, c.timestamp.isoformat(), c.to_json()) for c in later],
+        )
+    position = county.ledger.recorder.max_notification_id() or 0
+
+    proof = county.integrity.inclusion(position, county.held.tree_size)
+
+    assert proof["tree_size"] == county.held.tree_size
+    assert proof["checkpoint"]["tree_size"] == county.held.tree_size
+    with pytest.raises(NotFound):
+        county.integrity.inclusion(position, county.held.tree_size + 10_001)
