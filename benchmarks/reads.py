@@ -2,10 +2,10 @@
 
 1. **Catch-up.** A fresh database gets a year of a county's cases (``benchmarks.dataset``:
    the domain's command methods, back-dated by the importer, 200 cases per save) until it
-   holds at least ``--catchup-events`` events. Then every view is built from position zero:
-   ``ProjectionWorker(ledger, build_views(settings)).catch_up()`` with the worker's default
-   batch size, and again (into suffixed tables, dropped after) with each other size of
-   ``--batch-sizes``. Beside it, the bare library: a ``Projection`` whose
+   holds at least ``--catchup-events`` events. Then every view is built from position zero,
+   as ``caseledger project`` builds them: ``ProjectionWorker(ledger, store, log=…).catch_up()``
+   with the worker's default batch size, the Merkle log appended with the views; and again
+   (views only, into suffixed tables, dropped after) with each other size of ``--batch-sizes``. Beside it, the bare library: a ``Projection`` whose
    ``PostgresTrackingRecorder`` view bumps one counter row per event type, run by
    ``ProjectionRunner`` (one event per transaction, with its tracking record) over the
    same events until it reaches the head. Optionally (``--profile-events``) one more
@@ -68,7 +68,7 @@ from benchmarks.load import TOKEN_VARIABLE
 from benchmarks.overhttp import HOST, REPO, BenchError, free_port, server_command, server_env, stop, wait_ready
 from domain.calendar import CHINA_TZ
 from domain.values import Actor, Role
-from infrastructure.bootstrap import build_ledger, build_views
+from infrastructure.bootstrap import build_integrity, build_ledger, build_views
 from infrastructure.settings import Settings
 from infrastructure.views.queries import CaseFilter, Scope, ViewQueries
 from infrastructure.views.store import ViewStore
@@ -206,7 +206,8 @@ def time_catch_up(settings: Settings, ledger: CaseLedger, batch_size: int, targe
     dbname = settings.postgres_params()["dbname"]
     if batch_size == DEFAULT_BATCH:
         store = build_views(settings)
-        worker = ProjectionWorker(ledger, store)  # exactly what ``caseledger project`` runs
+        # What ``caseledger project`` runs: the views and the Merkle log.
+        worker = ProjectionWorker(ledger, store, log=build_integrity(settings, store).log)
         suffix = ""
     else:
         store = build_views(settings)
@@ -225,7 +226,7 @@ def time_catch_up(settings: Settings, ledger: CaseLedger, batch_size: int, targe
                 store.drop(view, suffix)
     finally:
         store.db.close()
-    label = f"batch {batch_size}" + (" (default)" if batch_size == DEFAULT_BATCH else "")
+    label = f"batch {batch_size}" + (" (default), views + Merkle log" if batch_size == DEFAULT_BATCH else ", views")
     return CatchUp(label, batch_size, events, seconds, cpu)
 
 
@@ -579,7 +580,7 @@ def follow(url: str, batch_size: int) -> None:
     settings = Settings(backend="postgres", database_url=url)
     ledger = build_ledger(settings)
     store = build_views(settings)
-    worker = ProjectionWorker(ledger, store, batch_size=batch_size)
+    worker = ProjectionWorker(ledger, store, batch_size=batch_size, log=build_integrity(settings, store).log)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:
         worker.run_forever()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -25,8 +25,9 @@ from application.projections.projector import VIEWS, Changes, LedgerProjector
 from domain.calendar_book import CalendarBook
 from domain.case import Case
 from domain.policy_book import PolicyBook
-from infrastructure.integrity.log import LOG_VIEW, MerkleLog
-from infrastructure.views.db import Cursor
+from infrastructure.batch_writer import BatchWriter, PositionsMoved, WriterProcess
+from infrastructure.integrity.log import MerkleLog
+from infrastructure.views.db import Cursor, PostgresViews
 from infrastructure.views.store import ViewStore
 
 log = structlog.get_logger("caseledger.worker")
@@ -35,12 +36,6 @@ BOOK_TOPICS = [
     get_topic(cls)
     for cls in (CalendarBook.Opened, CalendarBook.YearLoaded, PolicyBook.Opened, PolicyBook.PolicyAdopted)
 ]
-
-
-class PositionsMoved(RuntimeError):
-    """The views' positions changed under a batch in flight (another worker wrote them)."""
-
-    applied = 0  # events this worker had applied before
 
 
 class ProjectionWorker:
@@ -69,6 +64,7 @@ class ProjectionWorker:
         self.checkpoint_every = checkpoint_every
         self._last_checkpoint = 0.0
         self.projector = LedgerProjector(ledger.mapper, self._load_case, ledger.seed_calendar)
+        self.writer = BatchWriter(store, self.views, suffix, log)
         self._primed_to = 0
         self._bulk_lag: int | None = None  # per catch-up, once its first batch is full
         self.stopping = threading.Event()
@@ -136,24 +132,12 @@ class ProjectionWorker:
         return changes
 
     def _write_in(
-        self,
-        cursor: Cursor,
-        notifications: Sequence[Notification],
-        done: dict[str, int],
-        changes: Changes,
-        *,
-        bulk: bool = False,
+        self, cursor: Cursor, notifications: Sequence[Notification], done: dict[str, int], changes: Changes
     ) -> None:
         """Write a projected batch; ``done`` are the positions it was projected from."""
         if changes.calendar_changed:
             self._refresh_provisional(cursor, changes)
-        if changes:
-            self.store.write(cursor, changes, self.suffix, bulk=bulk)
-        if self.log is not None:
-            fresh = [n for n in notifications if n.id > done[LOG_VIEW]]
-            if fresh:
-                self.log.append(cursor, fresh)
-                cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (fresh[-1].id, LOG_VIEW))
+        self.writer.write_in(cursor, notifications, done, changes)
 
     def _far_behind(self, notifications: Sequence[Notification]) -> bool:
         """Whether the views are so far behind that counting the roll-ups again costs less."""
@@ -169,14 +153,16 @@ class ProjectionWorker:
         self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes, bulk: bool
     ) -> None:
         """The writer thread's part: one batch in one transaction, if nobody moved the positions."""
+        if not changes.calendar_changed:
+            self.writer.write(notifications, done, changes, bulk)
+            return
         with self.store.db.transaction() as cursor:
-            found = self.store.read_positions(cursor, self._tracked(), self.suffix)
-            if found != done:
-                raise PositionsMoved(f"views moved from {done} to {found} while a batch was projected")
-            self._write_in(cursor, notifications, done, changes, bulk=bulk)
+            self.writer.check(cursor, done)
+            self._refresh_provisional(cursor, changes)
+            self.writer.write_in(cursor, notifications, done, changes, bulk=bulk)
 
     def _tracked(self) -> tuple[str, ...]:
-        return (*self.views, LOG_VIEW) if self.log is not None else self.views
+        return self.writer.tracked
 
     def checkpoint_due(self) -> None:
         """Sign a checkpoint when the interval has passed (the signer skips an unchanged tree)."""
@@ -196,10 +182,11 @@ class ProjectionWorker:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Project until no notification is left; returns how many were applied.
 
-        A second thread writes each batch while the next one is projected, so the database's
-        work and this process's overlap. The writer checks, under the tracking lock, that the
-        positions are still those the batch was projected from: when another worker moved
-        them, this one starts again from what is stored, so no event is applied twice.
+        Each batch is written while the next one is projected: by a second thread, or, on
+        PostgreSQL while the views are far behind, by a child process (a thread shares this
+        one's core). The writer checks, under the tracking lock, that the positions are still
+        those the batch was projected from: when another worker moved them, this one starts
+        again from what is stored, so no event is applied twice.
         """
         applied = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-writer") as writer:
@@ -210,25 +197,35 @@ class ProjectionWorker:
                     applied += moved.applied
         return applied
 
-    def _catch_up_pass(self, writer: ThreadPoolExecutor, progress: Callable[[int], None] | None) -> int:
+    def _catch_up_pass(self, executor: ThreadPoolExecutor, progress: Callable[[int], None] | None) -> int:
         applied = 0
         done = self._stored_positions()
         self._bulk_lag = None
-        in_flight: tuple[Future[None], int] | None = None
+        pending: tuple[Callable[[], None], int] | None = None  # (wait for it, its events)
+        child: WriterProcess | None = None
 
         def settle() -> None:
-            nonlocal applied, in_flight
-            if in_flight is not None:
-                future, count = in_flight
-                in_flight = None
-                try:
-                    future.result()
-                except PositionsMoved as moved:
-                    moved.applied = applied
-                    raise
-                applied += count
-                if progress is not None:
-                    progress(count)
+            nonlocal applied, pending
+            if pending is None:
+                return
+            wait, count = pending
+            pending = None
+            try:
+                wait()
+            except PositionsMoved as moved:
+                moved.applied = applied
+                raise
+            applied += count
+            if progress is not None:
+                progress(count)
+
+        def stop_child() -> None:
+            nonlocal child
+            if child is not None:
+                child.close()
+                child = None
+                if self.log is not None:
+                    self.log.forget()  # the child appended the log meanwhile
 
         with self._forgetting_on_error():
             try:
@@ -239,13 +236,24 @@ class ProjectionWorker:
                     changes = self._project(notifications, done)
                     settle()
                     bulk = self._far_behind(notifications)
-                    in_flight = writer.submit(self._write_batch, notifications, done, changes, bulk), len(notifications)
-                    if changes.calendar_changed:
-                        # Its refresh reads and moves the projector: nothing may project meanwhile.
-                        settle()
+                    if bulk and not changes.calendar_changed and isinstance(self.store.db, PostgresViews):
+                        if child is None:
+                            child = WriterProcess(self.store.db, self.views, self.suffix, with_log=self.log is not None)
+                        child.submit(notifications, done, changes)
+                        pending = child.result, len(notifications)
+                    else:
+                        stop_child()
+                        future = executor.submit(self._write_batch, notifications, done, changes, bulk)
+                        pending = future.result, len(notifications)
+                        if changes.calendar_changed:
+                            # Its refresh reads and moves the projector: nothing may project meanwhile.
+                            settle()
                     done = {view: max(position, notifications[-1].id) for view, position in done.items()}
             finally:
-                settle()
+                try:
+                    settle()
+                finally:
+                    stop_child()
         return applied
 
     def run_forever(self, idle: float = 0.05) -> None:

@@ -127,6 +127,9 @@ class _Found:
             raise LookupError(f"no complete subtree at level {level}, index {index}") from None
 
 
+_LEAF_COLUMNS = ("leaf_index", "position", "originator_id", "originator_version", "leaf_hash")
+
+
 class MerkleLog:
     """Appends leaves and answers roots and proofs from the stored complete subtrees."""
 
@@ -173,12 +176,8 @@ class MerkleLog:
             for level, node_index, value in complete_nodes_after_append(index, hashed, nodes.subtree):
                 nodes.recent[(level, node_index)] = value
                 new_nodes.append((level, node_index, value.hex()))
-        cursor.executemany(
-            "INSERT INTO merkle_leaves (leaf_index, position, originator_id, originator_version, leaf_hash) "
-            "VALUES (?, ?, ?, ?, ?)",
-            leaves,
-        )
-        cursor.executemany("INSERT INTO merkle_nodes (level, node_index, hash) VALUES (?, ?, ?)", new_nodes)
+        self.db.insert_rows(cursor, "merkle_leaves", _LEAF_COLUMNS, leaves)
+        self.db.insert_rows(cursor, "merkle_nodes", ("level", "node_index", "hash"), new_nodes)
         self._trim()
         return size + len(notifications)
 

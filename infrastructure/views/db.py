@@ -73,6 +73,10 @@ class ViewDatabase(ABC):
         action = _replacing(columns, key) if replace else "DO NOTHING"
         cursor.executemany(_inserting(table, columns, key, action, _marks(columns)), rows)
 
+    def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows that must be new: a key already stored fails the transaction."""
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) {_marks(columns)}", rows)
+
     def update_rows(
         self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str
     ) -> None:
@@ -182,6 +186,7 @@ class PostgresViews(ViewDatabase):
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
+        self.conninfo = conninfo
         self._pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row, "autocommit": True}, open=True
         )
@@ -234,6 +239,12 @@ class PostgresViews(ViewDatabase):
         action = _replacing(columns, key) if replace else "DO NOTHING"
         with _staged(cursor, table, columns, rows) as source:
             cursor.execute(_inserting(table, columns, key, action, source))
+
+    def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+            super().insert_rows(cursor, table, columns, rows)
+            return
+        cursor.copy_rows(f"COPY {table} ({', '.join(columns)}) FROM STDIN", rows)
 
     def update_rows(
         self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str

@@ -34,6 +34,7 @@ from domain.case import Case, spec_event_name
 from domain.policy_book import policy_in_force
 from domain.scoring import POLICY_V1, ScoringPolicy
 from domain.values import Actor, Role
+from infrastructure import worker as worker_module
 from infrastructure.bootstrap import build_ledger, build_views, ensure_postgres_database
 from infrastructure.calendar_data import parse_schedule
 from infrastructure.demo import load_demo
@@ -304,6 +305,26 @@ class ViewsContract:
 
         assert read == county.head == county.ledger.recorder.max_notification_id()
         assert store.positions() == dict.fromkeys(VIEWS, county.head)
+
+    def test_a_catch_up_far_behind_in_small_batches_gives_the_rows_of_one_from_zero(
+        self, county: County, store: ViewStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SPEC §7: batches far behind the head (on PostgreSQL written by a child process) give the same rows."""
+        started: list[object] = []
+        real = worker_module.WriterProcess
+
+        def spy(*args: Any, **kwargs: Any) -> object:
+            started.append(real(*args, **kwargs))
+            return started[-1]
+
+        monkeypatch.setattr(worker_module, "WriterProcess", spy)
+
+        read = ProjectionWorker(county.ledger, store, batch_size=25).catch_up()
+
+        assert read == county.head
+        assert store.positions() == dict.fromkeys(VIEWS, county.head)
+        assert snapshot(store) == reference_snapshot(county.ledger, store)
+        assert len(started) == (1 if store.db.dialect == "postgres" else 0)
 
     def test_each_case_row_is_what_the_domain_derives_from_the_ledger(
         self, county: County, queries: ViewQueries
