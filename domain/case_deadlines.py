@@ -6,9 +6,8 @@ was provisional becomes final as soon as its year's schedule is loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from domain.calendar import WorkCalendar
 from domain.deadlines import DEADLINE_POLICY, Due, Period, due_after
@@ -30,9 +29,8 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class CaseDeadline:
-    """One deadline of a case and how it stands at ``now``."""
+class CaseDeadline(NamedTuple):
+    """One deadline of a case and how it stands at ``now`` (a tuple: a case has many, made often)."""
 
     kind: str
     ref: str
@@ -87,12 +85,6 @@ def case_deadlines(case: Case, calendar: WorkCalendar, now: datetime) -> list[Ca
             due = due_after(calendar, start, Period(period.days + step["extra_days"], period.clock))
         done_position = step["done"]
         done_at = case.times[done_position] if done_position is not None else None
-        if done_at is not None:
-            status = "met" if done_at <= due.at else "missed"
-        elif now <= due.at:
-            status = "open"
-        else:
-            status = "lapsed" if kind in OPTIONAL_WINDOWS else "missed"
         result.append(
             CaseDeadline(
                 kind=kind,
@@ -106,10 +98,19 @@ def case_deadlines(case: Case, calendar: WorkCalendar, now: datetime) -> list[Ca
                 done_at=done_at,
                 done_position=done_position,
                 started_position=step["started"],
-                status=status,
+                status=status_at(kind, due.at, done_at, now),
             )
         )
     return result
+
+
+def status_at(kind: str, due_at: datetime, done_at: datetime | None, now: datetime) -> str:
+    """How a deadline stands at ``now``: met, missed, open or (an optional window) lapsed."""
+    if done_at is not None:
+        return "met" if done_at <= due_at else "missed"
+    if now <= due_at:
+        return "open"
+    return "lapsed" if kind in OPTIONAL_WINDOWS else "missed"
 
 
 def is_overdue(deadlines: list[CaseDeadline]) -> bool:

@@ -14,7 +14,7 @@ would give a score outside 0–100 or an ambiguous grade.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from domain.calendar import WorkCalendar
 from domain.case import Case, Status
-from domain.case_deadlines import case_deadlines
+from domain.case_deadlines import CaseDeadline, case_deadlines, status_at
 from domain.deadlines import working_days_late
 from domain.errors import InvalidCommand
 from domain.values import Outcome, Performance, Satisfaction
@@ -332,17 +332,25 @@ class Evaluation:
         }
 
 
-def evaluate(case: Case, calendar: WorkCalendar, policy: ScoringPolicy = POLICY_V1) -> Evaluation | None:
+def evaluate(
+    case: Case,
+    calendar: WorkCalendar,
+    policy: ScoringPolicy = POLICY_V1,
+    *,
+    deadlines: Sequence[CaseDeadline] | None = None,
+) -> Evaluation | None:
     """Score a concluded case (SPEC §5); ``None`` unless it is concluded or closed now.
 
     A reopened case is not scored until it is concluded again. Deadlines are judged as
     of the latest conclusion, so a finished case's score never moves with the clock; it
     changes only with new events (a rating, a performance record, a correction).
+    ``deadlines`` are the case's own under ``calendar`` as of any moment, if the caller
+    has them already: only their standing depends on the moment, and it is judged here.
     """
     if case.status not in (Status.CONCLUDED, Status.CLOSED) or case.conclusion is None:
         return None
     satisfaction, unrated, rated = _satisfaction(case, policy)
-    timeliness, timely = _timeliness(case, calendar, policy)
+    timeliness, timely = _timeliness(case, calendar, policy, deadlines)
     effect, effective = _effect(case, policy)
     exact = policy.satisfaction * satisfaction + policy.timeliness * timeliness + policy.effect * effect
     score = exact.quantize(_TENTH, rounding=ROUND_HALF_UP)
@@ -383,15 +391,19 @@ def _satisfaction(case: Case, policy: ScoringPolicy) -> tuple[Decimal, bool, lis
     return mean.quantize(_HUNDREDTH, rounding=ROUND_HALF_UP), False, parts
 
 
-def _timeliness(case: Case, calendar: WorkCalendar, policy: ScoringPolicy) -> tuple[Decimal, list[Contribution]]:
+def _timeliness(
+    case: Case, calendar: WorkCalendar, policy: ScoringPolicy, deadlines: Sequence[CaseDeadline] | None
+) -> tuple[Decimal, list[Contribution]]:
     """T: full marks less each late step instance and each working day the resolution was late."""
     assert case.conclusion is not None
     concluded_at = case.times[case.conclusion["version"]]
     parts = [Contribution(TIMELINESS, Decimal(FULL_MARKS), "timeliness_base", "时效基础分", ())]
-    for deadline in case_deadlines(case, calendar, now=concluded_at):
+    for deadline in case_deadlines(case, calendar, now=concluded_at) if deadlines is None else deadlines:
         # "missed" covers both a step done after its deadline and one still undone when the
         # case was concluded; every instance counts (returns, transfers, reopenings).
-        if deadline.kind not in policy.scored_steps or deadline.status != "missed":
+        if deadline.kind not in policy.scored_steps:
+            continue
+        if status_at(deadline.kind, deadline.due_at, deadline.done_at, concluded_at) != "missed":
             continue
         done = deadline.done_position
         parts.append(

@@ -67,7 +67,7 @@ def case_row(
         else None
     )
     outcome = _mediation_outcome(case)
-    evaluation = evaluate(case, calendar, policy_at(conclusion_at)) if conclusion_at else None
+    evaluation = evaluate(case, calendar, policy_at(conclusion_at), deadlines=deadlines) if conclusion_at else None
     dispatched = next((d for d in deadlines if d.kind == "dispatch" and d.done_at is not None), None)
     row = {
         "case_id": str(case.id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -19,6 +19,7 @@ import pytest
 
 from domain.calendar import CHINA_TZ, WorkCalendar
 from domain.case import Case
+from domain.case_deadlines import case_deadlines
 from domain.errors import InvalidCommand
 from domain.provenance import Provenance
 from domain.scoring import (
@@ -84,6 +85,9 @@ def rate(case: Case, when: datetime, **by_party: str) -> None:
 def scored(case: Case, policy: ScoringPolicy = POLICY_V1) -> Evaluation:
     evaluation = evaluate(case, CALENDAR, policy)
     assert evaluation is not None
+    # The projection hands over the deadlines it derived as of another moment: the same score.
+    for moment in (case.times[1], datetime(9999, 1, 1, tzinfo=UTC)):
+        assert evaluate(case, CALENDAR, policy, deadlines=case_deadlines(case, CALENDAR, moment)) == evaluation
     return evaluation
 
 
