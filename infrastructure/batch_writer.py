@@ -9,7 +9,10 @@ one core while its rows are written from another (Python threads would share one
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import gc
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -75,6 +78,9 @@ class BatchWriter:
             raise
 
 
+_PIPE_SIZE = 4 << 20
+
+
 class WriterProcess:
     """A ``BatchWriter`` in a child process, one batch in flight at a time (PostgreSQL only).
 
@@ -88,15 +94,19 @@ class WriterProcess:
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
         assert self._process.stdin is not None and self._process.stdout is not None
+        with contextlib.suppress(OSError):  # a larger pipe, so a batch is handed over in one write (Linux)
+            fcntl.fcntl(self._process.stdin.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
         self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
         self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()
         self._process.stdout.close()
         # The connection string goes through the pipe, not the command line others can read.
-        self._to.send((db.conninfo, tuple(views), suffix, with_log))
+        self._to.send_bytes(pickle.dumps((db.conninfo, tuple(views), suffix, with_log)))
 
     def submit(self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes) -> None:
-        self._to.send((list(notifications), done, changes))
+        # As plain tuples: pickled as objects (with their UUIDs) they cost more than the rows.
+        plain = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+        self._to.send_bytes(pickle.dumps((plain, done, changes), protocol=pickle.HIGHEST_PROTOCOL))
 
     def result(self) -> None:
         """Wait for the batch in flight; raise what its write raised."""
@@ -110,7 +120,7 @@ class WriterProcess:
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # it may have ended already
-            self._to.send(None)
+            self._to.send_bytes(pickle.dumps(None))
         self._to.close()
         try:
             self._process.wait(timeout=30)
@@ -122,12 +132,17 @@ class WriterProcess:
 
 def _serve(requests: Connection, answers: Connection) -> None:
     """The child: write each batch it is sent, answer ``None`` or the failure, until sent ``None``."""
-    conninfo, views, suffix, with_log = requests.recv()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])  # see worker.fewer_collections
+    conninfo, views, suffix, with_log = _receive(requests)
     store = ViewStore(PostgresViews(conninfo, pool_size=1))
     writer = BatchWriter(store, views, suffix, MerkleLog(store.db) if with_log else None)
     try:
         while (batch := _receive(requests)) is not None:
-            notifications, done, changes = batch
+            plain, done, changes = batch
+            notifications = [
+                Notification(id=i, originator_id=originator, originator_version=version, topic=topic, state=state)
+                for i, originator, version, topic, state in plain
+            ]
             try:
                 writer.write(notifications, done, changes, bulk=True)
             except PositionsMoved as moved:
@@ -142,9 +157,10 @@ def _serve(requests: Connection, answers: Connection) -> None:
 
 def _receive(pipe: Connection) -> Any:
     try:
-        return pipe.recv()
+        message = pipe.recv_bytes()
     except EOFError:  # the worker is gone
         return None
+    return pickle.loads(message)
 
 
 if __name__ == "__main__":

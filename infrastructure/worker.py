@@ -8,6 +8,7 @@ there it polls.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -144,8 +145,9 @@ class ProjectionWorker:
         if len(notifications) < self.batch_size or "cases" not in self.views:
             return False
         if self._bulk_lag is None:
-            # Counting again costs about what a few events per stored case cost added one by one.
-            self._bulk_lag = max(20 * self.batch_size, 2 * self.store.case_count(self.suffix))
+            # Counting the roll-ups again from a stored case costs about what adding two events to
+            # them costs, and the batches far behind are written much faster without them.
+            self._bulk_lag = max(5 * self.batch_size, self.store.case_count(self.suffix) // 2)
         head = self.ledger.recorder.max_notification_id() or 0
         return head - notifications[-1].id > self._bulk_lag
 
@@ -189,7 +191,7 @@ class ProjectionWorker:
         again from what is stored, so no event is applied twice.
         """
         applied = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-writer") as writer:
+        with fewer_collections(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="view-writer") as writer:
             while not self.stopping.is_set():
                 try:
                     return applied + self._catch_up_pass(writer, progress)
@@ -313,6 +315,22 @@ class ProjectionWorker:
         return {
             view: {"position": positions.get(view, 0), "lag": head - positions.get(view, 0)} for view in self._tracked()
         }
+
+
+@contextmanager
+def fewer_collections(young: int = 50_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a batch's rows are made and dropped.
+
+    Every batch allocates tens of thousands of short-lived rows, and the collector's default
+    pace (every 700 allocations, scanning the young objects, the cached cases among them)
+    costs a fifth of a catch-up. The rows hold no cycles; reference counting frees them.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def wait_for_position(store: ViewStore, views: Sequence[str], position: int, timeout: float) -> bool:
