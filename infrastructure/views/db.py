@@ -10,7 +10,7 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -55,9 +55,9 @@ class ViewDatabase(ABC):
         self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         """Add to the counts of ``table``'s rows (key values, then counts), creating the missing rows."""
-        cursor.executemany(
-            _inserting(table, (*keys, *counts), keys, _adding(table, counts), _marks(keys, counts)), rows
-        )
+        columns = (*keys, *counts)
+        action = _adding(table, counts)
+        self._insert(cursor, table, columns, rows, lambda source: _inserting(table, columns, keys, action, source))
 
     def put_rows(
         self,
@@ -71,7 +71,18 @@ class ViewDatabase(ABC):
     ) -> None:
         """Insert rows of ``columns``; a row whose ``key`` is stored replaces it, or is dropped."""
         action = _replacing(columns, key) if replace else "DO NOTHING"
-        cursor.executemany(_inserting(table, columns, key, action, _marks(columns)), rows)
+        self._insert(cursor, table, columns, rows, lambda source: _inserting(table, columns, key, action, source))
+
+    def _insert(
+        self,
+        cursor: Cursor,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        statement: Callable[[str], str],
+    ) -> None:
+        """Run the INSERT ``statement(source)`` for ``rows``: here once per row, from VALUES."""
+        cursor.executemany(statement(_marks(columns)), rows)
 
     def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows that must be new: a key already stored fails the transaction."""
@@ -90,8 +101,8 @@ class ViewDatabase(ABC):
         cursor.execute(ddl.format(s=""))
 
 
-def _marks(*groups: Sequence[str]) -> str:
-    return "VALUES (" + ", ".join("?" for group in groups for _ in group) + ")"
+def _marks(columns: Sequence[str]) -> str:
+    return "VALUES (" + ", ".join("?" for _ in columns) + ")"
 
 
 def _adding(table: str, counts: Sequence[str]) -> str:
@@ -213,32 +224,19 @@ class PostgresViews(ViewDatabase):
     # (a live worker's few events) keep the plain statements.
     STAGE_FROM = 50
 
-    def add_counts(
-        self, cursor: Cursor, table: str, keys: Sequence[str], counts: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
-            super().add_counts(cursor, table, keys, counts, rows)
-            return
-        columns = (*keys, *counts)
-        with _staged(cursor, table, columns, rows) as source:
-            cursor.execute(_inserting(table, columns, keys, _adding(table, counts), source))
-
-    def put_rows(
+    def _insert(
         self,
         cursor: Cursor,
         table: str,
         columns: Sequence[str],
-        key: Sequence[str],
         rows: Sequence[Sequence[Any]],
-        *,
-        replace: bool,
+        statement: Callable[[str], str],
     ) -> None:
         if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
-            super().put_rows(cursor, table, columns, key, rows, replace=replace)
+            super()._insert(cursor, table, columns, rows, statement)
             return
-        action = _replacing(columns, key) if replace else "DO NOTHING"
         with _staged(cursor, table, columns, rows) as source:
-            cursor.execute(_inserting(table, columns, key, action, source))
+            cursor.execute(statement(source))
 
     def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
