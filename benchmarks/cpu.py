@@ -7,6 +7,7 @@ PostgreSQL share the same cores, so a throughput figure means little without thi
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,3 +93,72 @@ class CpuSample:
         total = self.total - earlier.total
         spent["machine_busy_share"] = busy / total if total > 0 else 0.0
         return spent
+
+
+def _children_seconds(parent: int) -> dict[int, float]:
+    """CPU seconds of the processes whose parent is ``parent``."""
+    found: dict[int, float] = {}
+    proc = Path("/proc")
+    for entry in proc.iterdir() if proc.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[1]) == parent:  # ppid
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return found
+
+
+class CpuWatch:
+    """``CpuSample`` over a timed part, also sampled along the way: a process that ends inside
+    the part (the catch-up's writer process and its PostgreSQL connection) still counts.
+
+    ``children`` is what the processes started by ``parent`` spent; the rest is as in
+    ``CpuSample.since``.
+    """
+
+    def __init__(self, dbname: str, parent: int, every: float = 0.2, **pids: int) -> None:
+        self.dbname, self.parent, self.every, self.pids = dbname, parent, every, pids
+        self._postgres: dict[int, tuple[str, float, float]] = {}  # pid → kind, first seen, last seen
+        self._children: dict[int, tuple[float, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-watch", daemon=True)
+        self.spent: dict[str, float] = {}
+
+    def _sample(self, first: bool) -> None:
+        for pid, (kind, seconds) in _postgres_seconds(self.dbname).items():
+            start = self._postgres.get(pid, (kind, seconds if first else 0.0, 0.0))[1]
+            self._postgres[pid] = (kind, start, seconds)
+        for pid, seconds in _children_seconds(self.parent).items():
+            start = self._children.get(pid, (seconds if first else 0.0, 0.0))[0]
+            self._children[pid] = (start, seconds)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample(first=False)
+
+    def __enter__(self) -> CpuWatch:
+        self._before = CpuSample.take("", **self.pids)
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._stop.is_set():  # ended already
+            return
+        self._stop.set()
+        self._thread.join()
+        self._sample(first=False)
+        after = CpuSample.take("", **self.pids)
+        spent = {name: max(0.0, value - self._before.pids.get(name, 0.0)) for name, value in after.pids.items()}
+        spent["children"] = sum(last - start for start, last in self._children.values())
+        for kind, label in (("bench", "postgres"), ("background", "pg_background")):
+            spent[label] = sum(last - start for k, start, last in self._postgres.values() if k == kind)
+        busy = after.busy - self._before.busy
+        spent["other"] = max(0.0, busy - sum(spent.values()))
+        total = after.total - self._before.total
+        spent["machine_busy_share"] = busy / total if total > 0 else 0.0
+        self.spent = spent

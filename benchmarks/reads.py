@@ -61,7 +61,7 @@ from application.ledger import CaseLedger
 from application.projections.projector import VIEWS
 from application.projections.rows import stamp
 from benchmarks.common import BenchDatabases
-from benchmarks.cpu import CpuSample
+from benchmarks.cpu import CpuWatch
 from benchmarks.dataset import DatasetSummary, DatasetWriter
 from benchmarks.inprocess import bare_env
 from benchmarks.load import TOKEN_VARIABLE
@@ -196,9 +196,10 @@ def _progress(position: Callable[[], int], target: int, every: float = 10.0) -> 
         thread.join()
 
 
-def _cpu(before: CpuSample, dbname: str) -> dict[str, float]:
-    spent = CpuSample.take(dbname, bench=os.getpid()).since(before)
-    return {k: round(v, 1) for k, v in spent.items() if k in ("bench", "postgres", "pg_background", "other")}
+def _cpu(spent: dict[str, float]) -> dict[str, float]:
+    return {
+        k: round(v, 1) for k, v in spent.items() if k in ("bench", "children", "postgres", "pg_background", "other")
+    }
 
 
 def time_catch_up(settings: Settings, ledger: CaseLedger, batch_size: int, target: int) -> CatchUp:
@@ -215,18 +216,20 @@ def time_catch_up(settings: Settings, ledger: CaseLedger, batch_size: int, targe
         store.create(VIEWS, suffix)
         worker = ProjectionWorker(ledger, store, suffix=suffix, batch_size=batch_size)
     try:
-        before = CpuSample.take(dbname, bench=os.getpid())
         began = time.perf_counter()
-        with _progress(partial(live_positions, store, suffix), target):
+        with (
+            CpuWatch(dbname, os.getpid(), bench=os.getpid()) as watch,
+            _progress(partial(live_positions, store, suffix), target),
+        ):
             events = worker.catch_up()
         seconds = time.perf_counter() - began
-        cpu = _cpu(before, dbname)
+        cpu = _cpu(watch.spent)
         if suffix:
             for view in VIEWS:
                 store.drop(view, suffix)
     finally:
         store.db.close()
-    label = f"batch {batch_size}" + (" (default), views + Merkle log" if batch_size == DEFAULT_BATCH else ", views")
+    label = f"batch {batch_size}" + (", views + Merkle log (default)" if batch_size == DEFAULT_BATCH else ", views")
     return CatchUp(label, batch_size, events, seconds, cpu)
 
 
@@ -291,30 +294,31 @@ def time_bare(settings: Settings, head: int, max_seconds: float = 0.0) -> CatchU
         f"{BareCounts.name.upper()}_PERSISTENCE_MODULE": library,
     }
     deadline = time.monotonic() + max(300.0, head / 500)
-    before = CpuSample.take(dbname, bench=os.getpid())
-    began = time.perf_counter()
-    runner = ProjectionRunner(
-        application_class=CaseLedger, projection_class=BareCounts, view_class=BareCountView, env=env
-    )
-    last_report = began
-    with runner:
-        while (reached := runner.view.max_tracking_id(runner.app_name) or 0) < head:
-            runner.run_forever(timeout=0.05)  # re-raises the runner's error, if any
-            if runner.is_interrupted.is_set():
-                raise BenchError("the bare projection runner stopped before reaching the head")
-            if time.monotonic() > deadline:
-                raise BenchError("the bare projection runner did not reach the head in time")
-            if max_seconds and time.perf_counter() - began > max_seconds:
-                break
-            if time.perf_counter() - last_report > 10:
-                last_report = time.perf_counter()
-                say(f"    … position {reached:,} of {head:,} after {last_report - began:.0f} s")
-    # Stopped (its threads joined): what the view holds is all it committed.
-    seconds = time.perf_counter() - began
-    counted = runner.view.total()
-    reached = runner.view.max_tracking_id(runner.app_name) or 0
-    runner.view.datastore.close()
-    cpu = _cpu(before, dbname)
+    # Watched along the way: the runner's connections end before the last sample.
+    with CpuWatch(dbname, os.getpid(), bench=os.getpid()) as watch:
+        began = time.perf_counter()
+        runner = ProjectionRunner(
+            application_class=CaseLedger, projection_class=BareCounts, view_class=BareCountView, env=env
+        )
+        last_report = began
+        with runner:
+            while (reached := runner.view.max_tracking_id(runner.app_name) or 0) < head:
+                runner.run_forever(timeout=0.05)  # re-raises the runner's error, if any
+                if runner.is_interrupted.is_set():
+                    raise BenchError("the bare projection runner stopped before reaching the head")
+                if time.monotonic() > deadline:
+                    raise BenchError("the bare projection runner did not reach the head in time")
+                if max_seconds and time.perf_counter() - began > max_seconds:
+                    break
+                if time.perf_counter() - last_report > 10:
+                    last_report = time.perf_counter()
+                    say(f"    … position {reached:,} of {head:,} after {last_report - began:.0f} s")
+        # Stopped (its threads joined): what the view holds is all it committed.
+        seconds = time.perf_counter() - began
+        counted = runner.view.total()
+        reached = runner.view.max_tracking_id(runner.app_name) or 0
+        runner.view.datastore.close()
+    cpu = _cpu(watch.spent)
     if counted != reached:  # the ledger's positions have no gaps here: one writer, no rollbacks
         raise BenchError(f"the bare projection counted {counted} events but tracked position {reached}")
     label = "bare ProjectionRunner" + ("" if reached >= head else f" (stopped at {reached:,} of {head:,})")
@@ -817,9 +821,10 @@ def _grow_with_follower(
     ]
     with tempfile.TemporaryFile() as log:
         follower = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        # The follower's own writer process comes and goes: watched along the way.
+        watch = CpuWatch(dbname, follower.pid, bench=os.getpid(), follower=follower.pid).__enter__()
         try:
             start = _views_position(store)
-            before = CpuSample.take(dbname, bench=os.getpid(), follower=follower.pid)
             t0 = time.perf_counter()
             summary = writer.write(
                 cases=options.cases, progress=_progress_writer(lambda: f"; views at {_views_position(store):,}")
@@ -838,8 +843,10 @@ def _grow_with_follower(
                     say(f"    … views at {position:,} of {head:,}")
                 time.sleep(0.2)
             elapsed = time.perf_counter() - t0
-            spent = CpuSample.take(dbname, bench=os.getpid(), follower=follower.pid).since(before)
+            watch.__exit__()
+            spent = watch.spent
         finally:
+            watch.__exit__()
             stop(follower)
     result.at_scale = CatchUp(
         f"views {start:,} → {head:,}",
@@ -848,6 +855,7 @@ def _grow_with_follower(
         elapsed,
         {
             "bench": round(spent.get("follower", 0.0), 1),
+            "children": round(spent.get("children", 0.0), 1),
             "writer": round(spent.get("bench", 0.0), 1),
             "postgres": round(spent.get("postgres", 0.0), 1),
             "other": round(spent.get("other", 0.0), 1),
@@ -959,12 +967,14 @@ def print_reads(result: ReadsResult, options: ReadOptions) -> None:
         rows.append(("bare eventsourcing ProjectionRunner, 1 event/txn", result.bare))
     if rows:
         print(
-            f"  {'catch-up of every view, same events':<52}{'events/s':>10}{'seconds':>9}   CPU s: this process, PostgreSQL, others (cores)"
+            f"  {'catch-up of every view, same events':<60}{'events/s':>10}{'seconds':>9}"
+            "   CPU s: this process, its writer process, PostgreSQL, others (cores)"
         )
         for label, c in rows:
             others = c.cpu.get("other", 0) / c.seconds if c.seconds else 0.0
-            cpu = f"{c.cpu.get('bench', 0):.1f}, {c.cpu.get('postgres', 0):.1f}, {c.cpu.get('other', 0):.1f} ({others:.1f})"
-            print(f"  {label:<52}{c.rate:10,.0f}{c.seconds:9.1f}   {cpu}")
+            cpu = ", ".join(f"{c.cpu.get(k, 0):.1f}" for k in ("bench", "children", "postgres", "other"))
+            cpu += f" ({others:.1f})"
+            print(f"  {label:<60}{c.rate:10,.0f}{c.seconds:9.1f}   {cpu}")
     default = next((c for c in result.catchups if c.batch_size == DEFAULT_BATCH), None)
     best = max(result.catchups, key=lambda c: c.rate) if result.catchups else None
     if best is not None and result.bare is not None and result.bare.rate:
@@ -984,7 +994,8 @@ def print_reads(result: ReadsResult, options: ReadOptions) -> None:
         print(
             f"  growing to the query set, a worker process (batch {a.batch_size}) followed the writes: {a.label},"
             f" {a.rate:,.0f} events/s over {a.seconds:.0f} s, caught up {result.at_scale_lag_seconds:.1f} s after"
-            f" the last write (CPU s: worker {a.cpu.get('bench', 0):.0f}, writer {a.cpu.get('writer', 0):.0f},"
+            f" the last write (CPU s: worker {a.cpu.get('bench', 0):.0f} and its writer process"
+            f" {a.cpu.get('children', 0):.0f}, case writer {a.cpu.get('writer', 0):.0f},"
             f" PostgreSQL {a.cpu.get('postgres', 0):.0f}, others {a.cpu.get('other', 0):.0f})"
         )
     timed = [c for c in [*result.catchups, result.bare] if c is not None and c.seconds > 0]
