@@ -766,8 +766,14 @@ def _latency_part(
         result.dataset["views"] = {k: int(v) for k, v in counts.items()}
         # A service that has run a while has been vacuumed and analysed by autovacuum; without
         # this, autovacuum works through the million rows just loaded while the queries are timed.
+        # Then the load's dirty pages are written out, as checkpoints would have done by now;
+        # left to the next timed checkpoints, their final fsyncs stall the reads' own commits.
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE)")
+            try:
+                conn.execute("CHECKPOINT")
+            except psycopg.errors.InsufficientPrivilege:
+                say("  (no CHECKPOINT: the benchmark's database user may not run it)")
         specs = query_specs(ledger, store, summary.samples, options.seed)
         say(f"query latency over HTTP ({summary.cases:,} cases) …")
         with service(url, project=False) as running:

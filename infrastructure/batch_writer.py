@@ -9,7 +9,6 @@ one core while its rows are written from another (Python threads would share one
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import os
 import pickle
@@ -78,9 +77,6 @@ class BatchWriter:
             raise
 
 
-_PIPE_SIZE = 4 << 20
-
-
 class WriterProcess:
     """A ``BatchWriter`` in a child process, one batch in flight at a time (PostgreSQL only).
 
@@ -94,8 +90,6 @@ class WriterProcess:
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
         assert self._process.stdin is not None and self._process.stdout is not None
-        with contextlib.suppress(OSError):  # a larger pipe, so a batch is handed over in one write (Linux)
-            fcntl.fcntl(self._process.stdin.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
         self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
         self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()
@@ -104,7 +98,8 @@ class WriterProcess:
         self._to.send_bytes(pickle.dumps((db.conninfo, tuple(views), suffix, with_log)))
 
     def submit(self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes) -> None:
-        # As plain tuples: pickled as objects (with their UUIDs) they cost more than the rows.
+        # Plain tuples, pickled once with the standard pickler: the notification objects and
+        # multiprocessing's own pickler cost more.
         plain = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
         self._to.send_bytes(pickle.dumps((plain, done, changes), protocol=pickle.HIGHEST_PROTOCOL))
 
