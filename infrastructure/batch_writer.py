@@ -26,10 +26,18 @@ from infrastructure.views.db import Cursor, PostgresViews
 from infrastructure.views.store import ViewStore
 
 
-class PositionsMoved(RuntimeError):
+class BatchNotWritten(RuntimeError):
+    """A batch in flight was not written: the worker starts again from what is stored."""
+
+    applied = 0  # events the worker had applied before it, in the same catch-up
+
+
+class PositionsMoved(BatchNotWritten):
     """The views' positions changed under a batch in flight (another worker wrote them)."""
 
-    applied = 0  # events this worker had applied before
+
+class WriterProcessFailed(BatchNotWritten):
+    """The writer process could not write a batch or ended: the worker goes on without it."""
 
 
 class BatchWriter:
@@ -85,33 +93,42 @@ class WriterProcess:
     process, which may run threads, and it does not import the caller's main module.
     """
 
-    def __init__(self, db: PostgresViews, views: Sequence[str], suffix: str, *, with_log: bool) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
-        )
+    def __init__(self, conninfo: str, views: Sequence[str], suffix: str, *, with_log: bool) -> None:
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+            )
+        except OSError as error:
+            raise WriterProcessFailed(f"the view writer process did not start: {error}") from error
         assert self._process.stdin is not None and self._process.stdout is not None
         self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
         self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()
         self._process.stdout.close()
         # The connection string goes through the pipe, not the command line others can read.
-        self._to.send_bytes(pickle.dumps((db.conninfo, tuple(views), suffix, with_log)))
+        self._send((conninfo, tuple(views), suffix, with_log))
 
     def submit(self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes) -> None:
         # Plain tuples, pickled once with the standard pickler: the notification objects and
         # multiprocessing's own pickler cost more.
         plain = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
-        self._to.send_bytes(pickle.dumps((plain, done, changes), protocol=pickle.HIGHEST_PROTOCOL))
+        self._send((plain, done, changes))
+
+    def _send(self, message: Any) -> None:
+        try:
+            self._to.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as error:
+            raise WriterProcessFailed(f"the view writer process ended: {error}") from error
 
     def result(self) -> None:
         """Wait for the batch in flight; raise what its write raised."""
         try:
             failure = self._from.recv()
         except EOFError:
-            raise RuntimeError("the view writer process ended before answering") from None
+            raise WriterProcessFailed("the view writer process ended before answering") from None
         if failure is not None:
             kind, text = failure
-            raise PositionsMoved(text) if kind == "moved" else RuntimeError(f"the view writer process failed: {text}")
+            raise PositionsMoved(text) if kind == "moved" else WriterProcessFailed(f"the view writer failed: {text}")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # it may have ended already

@@ -26,7 +26,7 @@ from application.projections.projector import VIEWS, Changes, LedgerProjector
 from domain.calendar_book import CalendarBook
 from domain.case import Case
 from domain.policy_book import PolicyBook
-from infrastructure.batch_writer import BatchWriter, PositionsMoved, WriterProcess
+from infrastructure.batch_writer import BatchNotWritten, BatchWriter, PositionsMoved, WriterProcess, WriterProcessFailed
 from infrastructure.integrity.log import MerkleLog
 from infrastructure.views.db import Cursor, PostgresViews
 from infrastructure.views.store import ViewStore
@@ -68,6 +68,8 @@ class ProjectionWorker:
         self.writer = BatchWriter(store, self.views, suffix, log)
         self._primed_to = 0
         self._bulk_lag: int | None = None  # per catch-up, once its first batch is full
+        # Batches far behind are written by a child process where it can connect (PostgreSQL).
+        self._writer_conninfo = store.db.conninfo if isinstance(store.db, PostgresViews) else None
         self.stopping = threading.Event()
         self._wake = threading.Event()
 
@@ -195,6 +197,12 @@ class ProjectionWorker:
             while not self.stopping.is_set():
                 try:
                     return applied + self._catch_up_pass(writer, progress)
+                except WriterProcessFailed as failed:
+                    # Written by the thread from now on: slower, and it says whether the
+                    # database refused the batch or only the process failed.
+                    log.warning("writer_process_failed", error=str(failed))
+                    self._writer_conninfo = None
+                    applied += failed.applied
                 except PositionsMoved as moved:
                     applied += moved.applied
         return applied
@@ -214,8 +222,8 @@ class ProjectionWorker:
             pending = None
             try:
                 wait()
-            except PositionsMoved as moved:
-                moved.applied = applied
+            except BatchNotWritten as unwritten:
+                unwritten.applied = applied
                 raise
             applied += count
             if progress is not None:
@@ -238,9 +246,11 @@ class ProjectionWorker:
                     changes = self._project(notifications, done)
                     settle()
                     bulk = self._far_behind(notifications)
-                    if bulk and not changes.calendar_changed and isinstance(self.store.db, PostgresViews):
+                    if bulk and not changes.calendar_changed and self._writer_conninfo is not None:
                         if child is None:
-                            child = WriterProcess(self.store.db, self.views, self.suffix, with_log=self.log is not None)
+                            child = WriterProcess(
+                                self._writer_conninfo, self.views, self.suffix, with_log=self.log is not None
+                            )
                         child.submit(notifications, done, changes)
                         pending = child.result, len(notifications)
                     else:

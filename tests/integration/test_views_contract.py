@@ -326,6 +326,27 @@ class ViewsContract:
         assert snapshot(store) == reference_snapshot(county.ledger, store)
         assert len(started) == (1 if store.db.dialect == "postgres" else 0)
 
+    def test_a_writer_process_that_dies_leaves_the_catch_up_to_the_writer_thread(
+        self, county: County, store: ViewStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SPEC §7: a killed writer process costs only speed; every event is still applied once."""
+        started: list[Any] = []
+        real = worker_module.WriterProcess
+
+        def dying(*args: Any, **kwargs: Any) -> object:
+            started.append(real(*args, **kwargs))
+            started[-1]._process.kill()
+            return started[-1]
+
+        monkeypatch.setattr(worker_module, "WriterProcess", dying)
+
+        read = ProjectionWorker(county.ledger, store, batch_size=25).catch_up()
+
+        assert read == county.head
+        assert store.positions() == dict.fromkeys(VIEWS, county.head)
+        assert snapshot(store) == reference_snapshot(county.ledger, store)
+        assert len(started) == (1 if store.db.dialect == "postgres" else 0)
+
     def test_each_case_row_is_what_the_domain_derives_from_the_ledger(
         self, county: County, queries: ViewQueries
     ) -> None:
