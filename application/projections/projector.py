@@ -11,11 +11,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
+from application.projections.figures import FIGURE_COLUMNS
 from application.projections.rows import access_row, audit_entry, case_row, court_rows, stamp
 from domain.calendar import WorkCalendar
 from domain.calendar_book import CalendarBook
@@ -25,6 +27,11 @@ from domain.scoring import ScoringPolicy
 
 # The views this projector feeds; each keeps its own tracked position.
 VIEWS = ("cases", "audit", "court", "access")
+
+# What a case row was from each of its events on: only what the figures as of a past moment
+# count (the one case as of a moment is replayed from its events instead). ``case_id`` first.
+HISTORY_COLUMNS = tuple(dict.fromkeys(("case_id", "version", "county", "township", "village", "grid", *FIGURE_COLUMNS)))
+_history_values = itemgetter(*HISTORY_COLUMNS)
 
 # Case events that change nothing a case row or its evaluation shows but the version: their
 # row is the previous one with the new version, which spares deriving deadlines and scores
@@ -58,7 +65,8 @@ class Changes:
 
     positions: dict[str, int] = field(default_factory=dict)
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    # (valid from, the row's HISTORY_COLUMNS values) per case event, in ledger order.
+    history: list[tuple[str | None, tuple[Any, ...]]] = field(default_factory=list)
     evaluations: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     court: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -106,12 +114,18 @@ class LedgerProjector:
     def project(self, notifications: Sequence[Notification], done: dict[str, int]) -> Changes:
         """Rows for every view whose tracked position (``done``) is below each notification."""
         changes = Changes()
+        every_view = list(VIEWS)
+        # Past the furthest view, every view wants each event: their positions are set once, below.
+        furthest = max(done.get(view, 0) for view in VIEWS)
         for notification in notifications:
             event: Any = self.mapper.to_domain_event(notification)
             position = notification.id
-            wanted = [view for view in VIEWS if done.get(view, 0) < position]
-            for view in wanted:
-                changes.positions[view] = position
+            if position > furthest:
+                wanted = every_view
+            else:
+                wanted = [view for view in VIEWS if done.get(view, 0) < position]
+                for view in wanted:
+                    changes.positions[view] = position
             owner = type(event).__qualname__.split(".")[0]
             if owner in ("CalendarBook", "PolicyBook"):
                 # Followed even when no view wants the event: later rows depend on them.
@@ -127,6 +141,8 @@ class LedgerProjector:
                 self._project_case(event, position, wanted, changes)
             elif owner == "AccessRecord" and "access" in wanted:
                 changes.access.append(access_row(event, position))
+        if notifications and notifications[-1].id > furthest:
+            changes.positions.update(dict.fromkeys(VIEWS, notifications[-1].id))
         return changes
 
     def refresh(self, stored: Sequence[tuple[str, int, int]], changes: Changes) -> None:
@@ -195,12 +211,12 @@ class LedgerProjector:
             if previous is not None and type(event).__name__ in ROW_NEUTRAL:
                 row = {**previous, "version": case.version, "position": position}
             else:
-                derived, evaluation = case_row(case, self.calendar, self.policy_at)
-                row = {**derived, "position": position}
+                row, evaluation = case_row(case, self.calendar, self.policy_at)
+                row["position"] = position
                 changes.evaluations[case_id] = _evaluation_row(case, evaluation)
             self._rows[case.id] = row
             changes.cases[case_id] = row
-            changes.history.append({**row, "valid_from": stamp(event.occurred_at), "valid_to": None})
+            changes.history.append((stamp(event.occurred_at), _history_values(row)))
             _index_parties(event, case_id, changes)
         if "court" in wanted and case.confirmations:
             for record in court_rows(case, self.calendar):

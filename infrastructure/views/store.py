@@ -13,7 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from application.projections.figures import DAY_METRICS, FIGURE_COLUMNS, FigureDeltas
-from application.projections.projector import VIEWS, Changes
+from application.projections.projector import HISTORY_COLUMNS, VIEWS, Changes
 from infrastructure.views.db import Cursor, ViewDatabase
 
 CASE_COLUMNS = (
@@ -39,11 +39,6 @@ def _column_type(name: str) -> str:
 
 def _columns_ddl(columns: Sequence[str]) -> str:
     return ", ".join(f"{name} {_column_type(name)}" for name in columns)
-
-
-# What a case row was from each of its events on: only what the figures as of a past moment
-# count (the one case as of a moment is replayed from its events instead).
-HISTORY_COLUMNS = tuple(dict.fromkeys(("case_id", "version", "county", "township", "village", "grid", *FIGURE_COLUMNS)))
 
 
 AUDIT_COLUMNS = ("position", "aggregate_id", "version", "type", "actor", "occurred_at", "recorded_at",
@@ -172,7 +167,6 @@ _ACCESS_VALUES = _encoder(ACCESS_COLUMNS)
 _COURT_VALUES = _encoder(COURT_COLUMNS)
 _CASE_VALUES = itemgetter(*CASE_COLUMNS)
 _HISTORY_COLUMNS = (*HISTORY_COLUMNS, "valid_from", "valid_to")
-_HISTORY_VALUES = itemgetter(*_HISTORY_COLUMNS)
 
 
 def _emptied(table: str, keys: Sequence[str], counts: Sequence[str]) -> str:
@@ -381,20 +375,22 @@ class ViewStore:
                 rows,
             )
 
-    def _write_history(self, cursor: Cursor, history: list[dict[str, Any]], s: str) -> None:
+    def _write_history(self, cursor: Cursor, history: list[tuple[str | None, tuple[Any, ...]]], s: str) -> None:
         # A history row is valid until the next event of the same case; within a batch that
         # next event is known here, across batches the stored open row is closed first.
-        first: dict[str, str] = {}
-        last: dict[str, dict[str, Any]] = {}
-        for row in history:
-            previous = last.get(row["case_id"])
+        first: dict[str, str | None] = {}
+        valid_to: list[str | None] = [None] * len(history)
+        last: dict[str, int] = {}
+        for i, (valid_from, values) in enumerate(history):
+            case_id = values[0]
+            previous = last.get(case_id)
             if previous is None:
-                first[row["case_id"]] = row["valid_from"]
+                first[case_id] = valid_from
             else:
-                previous["valid_to"] = row["valid_from"]
-            last[row["case_id"]] = row
+                valid_to[previous] = valid_from
+            last[case_id] = i
         table = f"case_history{s}"
         closing = [(valid_from, case_id) for case_id, valid_from in first.items()]
         self.db.update_rows(cursor, table, ("valid_to",), "case_id", closing, f"{table}.valid_to IS NULL")
-        rows = [_HISTORY_VALUES(row) for row in history]
+        rows = [(*values, valid_from, valid_to[i]) for i, (valid_from, values) in enumerate(history)]
         self.db.put_rows(cursor, table, _HISTORY_COLUMNS, ("case_id", "version"), rows, replace=False)
