@@ -152,13 +152,11 @@ class CpuWatch:
         self._stop.set()
         self._thread.join()
         self._sample(first=False)
+        # PostgreSQL's processes as first and last seen, so one that ended still counts.
+        self._before.postgres = {pid: (kind, first) for pid, (kind, first, _) in self._postgres.items()}
         after = CpuSample.take("", **self.pids)
-        spent = {name: max(0.0, value - self._before.pids.get(name, 0.0)) for name, value in after.pids.items()}
+        after.postgres = {pid: (kind, last) for pid, (kind, _, last) in self._postgres.items()}
+        spent = after.since(self._before)
         spent["children"] = sum(last - start for start, last in self._children.values())
-        for kind, label in (("bench", "postgres"), ("background", "pg_background")):
-            spent[label] = sum(last - start for k, start, last in self._postgres.values() if k == kind)
-        busy = after.busy - self._before.busy
-        spent["other"] = max(0.0, busy - sum(spent.values()))
-        total = after.total - self._before.total
-        spent["machine_busy_share"] = busy / total if total > 0 else 0.0
+        spent["other"] = max(0.0, spent["other"] - spent["children"])
         self.spent = spent

@@ -14,7 +14,7 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -73,11 +73,20 @@ class BatchWriter:
                 self.log.append(cursor, fresh)
                 cursor.execute("UPDATE view_positions SET position = ? WHERE view = ?", (fresh[-1].id, LOG_VIEW))
 
-    def write(self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes, bulk: bool) -> None:
-        """One batch in a transaction of its own."""
+    def write(
+        self,
+        notifications: Sequence[Notification],
+        done: dict[str, int],
+        changes: Changes,
+        bulk: bool,
+        first: Callable[[Cursor], None] | None = None,
+    ) -> None:
+        """One batch in a transaction of its own; ``first`` runs in it once the positions are checked."""
         try:
             with self.store.db.transaction() as cursor:
                 self.check(cursor, done)
+                if first is not None:
+                    first(cursor)
                 self.write_in(cursor, notifications, done, changes, bulk=bulk)
         except Exception:
             if self.log is not None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -157,13 +158,8 @@ class ProjectionWorker:
         self, notifications: Sequence[Notification], done: dict[str, int], changes: Changes, bulk: bool
     ) -> None:
         """The writer thread's part: one batch in one transaction, if nobody moved the positions."""
-        if not changes.calendar_changed:
-            self.writer.write(notifications, done, changes, bulk)
-            return
-        with self.store.db.transaction() as cursor:
-            self.writer.check(cursor, done)
-            self._refresh_provisional(cursor, changes)
-            self.writer.write_in(cursor, notifications, done, changes, bulk=bulk)
+        refresh = partial(self._refresh_provisional, changes=changes) if changes.calendar_changed else None
+        self.writer.write(notifications, done, changes, bulk, first=refresh)
 
     def _tracked(self) -> tuple[str, ...]:
         return self.writer.tracked

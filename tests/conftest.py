@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -82,21 +83,28 @@ def postgres_server() -> Settings:
     return server
 
 
-@pytest.fixture(scope="session")
-def postgres_database(postgres_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A database of its own for this test session (one per xdist worker), dropped at the end."""
+@contextmanager
+def own_database(server: Settings, prefix: str, data_dir: Path) -> Iterator[Settings]:
+    """A new database on the test server for the block, dropped after it."""
     import psycopg
     from psycopg import sql
 
-    name = f"caseledger_test_{secrets.token_hex(6)}"
-    url = urlparse(postgres_server.database_url)._replace(path=f"/{name}").geturl()
-    settings = Settings(backend="postgres", database_url=url, data_dir=tmp_path_factory.mktemp("postgres"))
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    url = urlparse(server.database_url)._replace(path=f"/{name}").geturl()
+    settings = Settings(backend="postgres", database_url=url, data_dir=data_dir)
     ensure_postgres_database(settings)
     try:
         yield settings
     finally:
-        with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as conn:
+        with psycopg.connect(_conninfo(server, "postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A database of its own for this test session (one per xdist worker), dropped at the end."""
+    with own_database(postgres_server, "caseledger_test", tmp_path_factory.mktemp("postgres")) as settings:
+        yield settings
 
 
 _ENABLE_AGAIN = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}

@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 
 class Cursor(Protocol):
@@ -224,6 +224,10 @@ class PostgresViews(ViewDatabase):
     # (a live worker's few events) keep the plain statements.
     STAGE_FROM = 50
 
+    def _in_bulk(self, cursor: Cursor, rows: Sequence[Sequence[Any]]) -> TypeGuard[_PgCursor]:
+        """Whether to stage ``rows`` through COPY (a PostgreSQL cursor, and enough rows to pay)."""
+        return isinstance(cursor, _PgCursor) and len(rows) >= self.STAGE_FROM
+
     def _insert(
         self,
         cursor: Cursor,
@@ -232,14 +236,14 @@ class PostgresViews(ViewDatabase):
         rows: Sequence[Sequence[Any]],
         statement: Callable[[str], str],
     ) -> None:
-        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+        if not self._in_bulk(cursor, rows):
             super()._insert(cursor, table, columns, rows, statement)
             return
         with _staged(cursor, table, columns, rows) as source:
             cursor.execute(statement(source))
 
     def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+        if not self._in_bulk(cursor, rows):
             super().insert_rows(cursor, table, columns, rows)
             return
         cursor.copy_rows(f"COPY {table} ({', '.join(columns)}) FROM STDIN", rows)
@@ -247,7 +251,7 @@ class PostgresViews(ViewDatabase):
     def update_rows(
         self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str
     ) -> None:
-        if not isinstance(cursor, _PgCursor) or len(rows) < self.STAGE_FROM:
+        if not self._in_bulk(cursor, rows):
             super().update_rows(cursor, table, columns, key, rows, where)
             return
         sets = ", ".join(f"{name} = staged.{name}" for name in columns)

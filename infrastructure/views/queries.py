@@ -16,7 +16,7 @@ from typing import Any
 from application.projections.figures import DAY_METRICS, GROUP_COLUMNS, LEVEL_KINDS, code, day_start, midnight_day
 from application.projections.rows import places, stamp
 from infrastructure.views.db import ViewDatabase
-from infrastructure.views.store import FIGURES
+from infrastructure.views.store import FIGURES, FIGURES_LEVEL, figures_level
 
 LEVEL_COLUMNS = ("county", "township", "village", "grid")
 
@@ -282,11 +282,7 @@ class ViewQueries:
 
     def figures_level(self) -> bool:
         """Whether the roll-ups agree with the case rows (a catch-up far behind leaves them behind)."""
-        rows = self.db.query(
-            "SELECT COUNT(*) AS n, MIN(position) AS low, MAX(position) AS high FROM view_positions WHERE view IN (?, ?)",
-            ["cases", FIGURES],
-        )
-        return bool(rows[0]["n"] == 2 and rows[0]["low"] == rows[0]["high"])
+        return figures_level(self.db.query(FIGURES_LEVEL, ["cases", FIGURES]))
 
     def rolled_up_figures(
         self, scope: Scope, *, start: datetime, end: datetime, group: str = "county", now: datetime

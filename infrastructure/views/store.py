@@ -140,6 +140,15 @@ VIEW_TABLES = {
 # near the head counts the roll-ups again from the rows.
 FIGURES = "cases.figures"
 _POSITION_ROWS = {view: (view, FIGURES) if view == "cases" else (view,) for view in TABLES}
+FIGURES_LEVEL = "SELECT position FROM view_positions WHERE view IN (?, ?)"
+
+
+def figures_level(rows: Sequence[Any]) -> bool:
+    """Whether the roll-ups agree with the case rows, from the rows ``FIGURES_LEVEL`` selects."""
+    positions = [row["position"] for row in rows]
+    return len(positions) == 2 and positions[0] == positions[1]
+
+
 # A fingerprint of each view's layout: stored views of another layout are rebuilt.
 LAYOUTS = {
     view: hashlib.sha256("\n".join([*TABLES[view], *INDEXES[view], *_POSITION_ROWS[view]]).encode()).hexdigest()[:16]
@@ -309,10 +318,8 @@ class ViewStore:
         )
 
     def _figures_level(self, cursor: Cursor, s: str) -> bool:
-        """Whether the roll-ups agree with the stored case rows."""
-        cursor.execute("SELECT view, position FROM view_positions WHERE view IN (?, ?)", ("cases" + s, FIGURES + s))
-        found = {row["view"]: row["position"] for row in cursor.fetchall()}
-        return found.get("cases" + s) == found.get(FIGURES + s)
+        cursor.execute(FIGURES_LEVEL, ("cases" + s, FIGURES + s))
+        return figures_level(cursor.fetchall())
 
     def _recount_figures(self, cursor: Cursor, s: str) -> None:
         """The roll-ups counted again from every stored case row."""

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlparse
 from uuid import UUID
 
 import pytest
@@ -35,7 +34,7 @@ from domain.policy_book import policy_in_force
 from domain.scoring import POLICY_V1, ScoringPolicy
 from domain.values import Actor, Role
 from infrastructure import worker as worker_module
-from infrastructure.bootstrap import build_ledger, build_views, ensure_postgres_database
+from infrastructure.bootstrap import build_ledger, build_views
 from infrastructure.calendar_data import parse_schedule
 from infrastructure.demo import load_demo
 from infrastructure.rebuild import SUFFIX, rebuild_view
@@ -43,6 +42,7 @@ from infrastructure.settings import Settings
 from infrastructure.views.queries import CaseFilter, Scope, ViewQueries
 from infrastructure.views.store import ROLLUPS, VIEW_TABLES, ViewStore
 from infrastructure.worker import ProjectionWorker
+from tests.conftest import own_database
 from tests.unit.application.support import CaseDriver, Clock, cst, make_cast
 
 DEMO_CASES = 120
@@ -782,22 +782,10 @@ class TestPostgresViews(ViewsContract):
     @pytest.fixture(scope="class")
     @classmethod
     def stores(cls, postgres_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import make_conninfo
-
         root = tmp_path_factory.mktemp("postgres-views")
-        names: list[str] = []
+        with ExitStack() as databases:
 
-        def make(n: int) -> Settings:
-            name = f"caseledger_views_{secrets.token_hex(5)}"
-            names.append(name)
-            url = urlparse(postgres_server.database_url)._replace(path=f"/{name}").geturl()
-            settings = Settings(backend="postgres", database_url=url, data_dir=root / str(n))
-            ensure_postgres_database(settings)
-            return settings
+            def make(n: int) -> Settings:
+                return databases.enter_context(own_database(postgres_server, "caseledger_views", root / str(n)))
 
-        yield Stores(make)
-        with psycopg.connect(make_conninfo(**postgres_server.postgres_params()), autocommit=True) as conn:
-            for name in names:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            yield Stores(make)

@@ -15,13 +15,11 @@ loaded, which rewrites provisional rows without any case event. Two checks follo
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,13 +30,14 @@ from application.projections.figures import GROUP_COLUMNS, FigureDeltas
 from application.projections.projector import VIEWS
 from domain.calendar import CHINA_TZ
 from domain.values import Actor, Role
-from infrastructure.bootstrap import build_ledger, build_views, ensure_postgres_database
+from infrastructure.bootstrap import build_ledger, build_views
 from infrastructure.calendar_data import parse_schedule
 from infrastructure.demo import load_demo
 from infrastructure.settings import Settings
 from infrastructure.views.queries import Scope, ViewQueries
 from infrastructure.views.store import ROLLUPS, ViewStore
 from infrastructure.worker import ProjectionWorker
+from tests.conftest import own_database
 
 DEMO_CASES = 80
 DEMO_SEED = 23
@@ -259,16 +258,5 @@ class TestPostgresRollups(RollupsContract):
     @pytest.fixture(scope="class")
     @classmethod
     def settings(cls, postgres_server: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import make_conninfo
-
-        name = f"caseledger_rollups_{secrets.token_hex(5)}"
-        url = urlparse(postgres_server.database_url)._replace(path=f"/{name}").geturl()
-        settings = Settings(backend="postgres", database_url=url, data_dir=tmp_path_factory.mktemp("postgres-rollups"))
-        ensure_postgres_database(settings)
-        try:
-            yield settings
-        finally:
-            with psycopg.connect(make_conninfo(**postgres_server.postgres_params()), autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        with own_database(postgres_server, "caseledger_rollups", tmp_path_factory.mktemp("postgres-rollups")) as made:
+            yield made
