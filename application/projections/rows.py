@@ -26,8 +26,6 @@ _NO_NOW = datetime(9999, 1, 1, tzinfo=UTC)
 REQUIRED_STEPS = ("dispatch", "accept", "assign", "resolve")
 
 
-# Remembered: a projection stamps the same few times of a case again with every event.
-@lru_cache(maxsize=65_536)
 def stamp(moment: datetime | None) -> str | None:
     """Times in the views: UTC, fixed width, so text order is time order on every backend."""
     if moment is None:
