@@ -194,7 +194,8 @@ def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:
     """One audit-trail row: who, when (both clocks), which request, and the stored event.
 
     The event's data is kept exactly as stored (topic and state) rather than re-encoded:
-    that is both cheaper on a rebuild and what an auditor wants to see.
+    that is both cheaper on a rebuild and what an auditor wants to see. The state stays the
+    stored bytes until the view store writes it.
     """
     return {
         "position": notification.id,
@@ -207,7 +208,7 @@ def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:
         "request_id": event.request_id,
         "imported": int(event.imported),
         "topic": notification.topic,
-        "state": notification.state.decode("utf-8"),
+        "state": notification.state,
     }
 
 

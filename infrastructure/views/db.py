@@ -88,6 +88,17 @@ class ViewDatabase(ABC):
         """Insert rows that must be new: a key already stored fails the transaction."""
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) {_marks(columns)}", rows)
 
+    def delete_rows(self, cursor: Cursor, table: str, key: Sequence[str], keys: Sequence[Sequence[Any]]) -> None:
+        """Delete the rows whose ``key`` columns hold one of ``keys``, in a few statements, not one per row."""
+        names = ", ".join(key)
+        row = "(" + ", ".join("?" for _ in key) + ")"
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            chunk = keys[start : start + _DELETE_CHUNK]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE ({names}) IN (VALUES {', '.join([row] * len(chunk))})",
+                [value for values in chunk for value in values],
+            )
+
     def update_rows(
         self, cursor: Cursor, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]], where: str
     ) -> None:
@@ -99,6 +110,10 @@ class ViewDatabase(ABC):
         """After a table swap, give an index built under ``suffix`` its live name."""
         cursor.execute(f"DROP INDEX IF EXISTS {_index_name(ddl.format(s=suffix))}")
         cursor.execute(ddl.format(s=""))
+
+
+# Keys per DELETE: well under SQLite's smallest limit of bound parameters (999).
+_DELETE_CHUNK = 400
 
 
 def _marks(columns: Sequence[str]) -> str:

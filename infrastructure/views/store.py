@@ -156,15 +156,23 @@ LAYOUTS = {
 }
 
 
+# Columns a projector fills with a stored event's own bytes: the same object as the
+# notification's, so a batch sent to the writer process carries them once.
+_UTF8 = frozenset({"state"})
+
+
 def _encoder(columns: Sequence[str]) -> Callable[[dict[str, Any]], list[Any]]:
-    """A row's values in ``columns`` order, its JSON columns as text."""
+    """A row's values in ``columns`` order, its JSON columns and stored bytes as text."""
     json_at = [i for i, name in enumerate(columns) if name in _JSON]
+    utf8_at = [i for i, name in enumerate(columns) if name in _UTF8]
 
     def encode(row: dict[str, Any]) -> list[Any]:
         values = list(map(row.get, columns))
         for i in json_at:
             if values[i] is not None:
                 values[i] = json.dumps(values[i], ensure_ascii=False, separators=(",", ":"))
+        for i in utf8_at:
+            values[i] = values[i].decode("utf-8")
         return values
 
     return encode
@@ -296,8 +304,7 @@ class ViewStore:
             self._write_history(cursor, changes.history, s)
         if changes.evaluations:
             gone = [(case_id,) for case_id, row in changes.evaluations.items() if row is None]
-            if gone:
-                cursor.executemany(f"DELETE FROM evaluations{s} WHERE case_id = ?", gone)
+            self.db.delete_rows(cursor, f"evaluations{s}", ("case_id",), gone)
             present = [_EVALUATION_VALUES(row) for row in changes.evaluations.values() if row is not None]
             if present:
                 self.db.put_rows(cursor, f"evaluations{s}", EVALUATION_COLUMNS, ("case_id",), present, replace=True)
@@ -369,18 +376,15 @@ class ViewStore:
         self, cursor: Cursor, index: dict[tuple[str, str], list[tuple[str, str]] | None], s: str
     ) -> None:
         # Each party's tokens are replaced whole: a registration writes them, an erasure removes them.
-        cursor.executemany(f"DELETE FROM party_index{s} WHERE case_id = ? AND party_id = ?", list(index))
+        self.db.delete_rows(cursor, f"party_index{s}", ("case_id", "party_id"), list(index))
         rows = [
             (kind, token, case_id, party_id)
             for (case_id, party_id), tokens in index.items()
             for kind, token in tokens or ()
         ]
         if rows:
-            cursor.executemany(
-                f"INSERT INTO party_index{s} (kind, token, case_id, party_id) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (kind, token, case_id, party_id) DO NOTHING",
-                rows,
-            )
+            columns = ("kind", "token", "case_id", "party_id")
+            self.db.put_rows(cursor, f"party_index{s}", columns, columns, rows, replace=False)
 
     def _write_history(self, cursor: Cursor, history: list[tuple[str | None, tuple[Any, ...]]], s: str) -> None:
         # A history row is valid until the next event of the same case; within a batch that
