@@ -6,6 +6,7 @@ rebuild, the live projection and a "what if" re-score can never disagree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,7 +19,7 @@ from domain.calendar import WorkCalendar
 from domain.case import Case, Status, spec_event_name
 from domain.case_deadlines import OPTIONAL_WINDOWS, case_deadlines
 from domain.scoring import Evaluation, ScoringPolicy, evaluate
-from domain.values import ReviewResult, Satisfaction
+from domain.values import Actor, ReviewResult, Satisfaction
 
 # Far enough ahead that no deadline is judged against the projection's own clock: the
 # views store due and done times, and "overdue now" is asked at query time.
@@ -190,6 +191,13 @@ def event_type(event: Any) -> str:
     return spec_event_name(name) if owner == "Case" else f"{owner}{name}"
 
 
+@lru_cache(maxsize=4096)
+def actor_json(actor: Actor) -> str:
+    """The audit trail's actor as JSON text: a few officials act thousands of times, and one
+    text object per official is also sent to the writer process once per batch."""
+    return json.dumps(actor.as_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
 def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:
     """One audit-trail row: who, when (both clocks), which request, and the stored event.
 
@@ -202,7 +210,7 @@ def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "type": event_type(event),
-        "actor": event.actor.as_dict(),
+        "actor": actor_json(event.actor),
         "occurred_at": stamp(event.occurred_at),
         "recorded_at": stamp(event.timestamp),
         "request_id": event.request_id,

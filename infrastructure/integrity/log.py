@@ -11,8 +11,9 @@ bytes)::
     leaf_data = b"caseledger-leaf/v1" || u64(ledger position) || digest
     leaf_hash = SHA-256(0x00 || leaf_data)            (RFC 9162 §2.1.1)
 
-Complete subtrees are stored as they form (``merkle_nodes``), so roots and proofs read
-O(log n) rows however long the log grows.
+Complete subtrees above the leaves are stored as they form (``merkle_nodes``), so roots and
+proofs read O(log n) rows however long the log grows. Level 0, the leaf hashes, is read from
+``merkle_leaves``: storing it twice would double the rows every event adds.
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ class _CursorNodes:
         found = self.recent.get((level, index))
         if found is not None:
             return found
-        self.cursor.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND node_index = ?", (level, index))
+        if level == 0:
+            self.cursor.execute("SELECT leaf_hash AS hash FROM merkle_leaves WHERE leaf_index = ?", (index,))
+        else:
+            self.cursor.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND node_index = ?", (level, index))
         row = self.cursor.fetchone()
         if row is None:
             raise LookupError(f"no complete subtree at level {level}, index {index}")
@@ -127,6 +131,9 @@ class _Found:
             raise LookupError(f"no complete subtree at level {level}, index {index}") from None
 
 
+# Leaf indexes are gapless from 0, so the size is the last one plus one: read from the
+# primary key's end, where counting the rows would read them all on every append.
+_SIZE = "SELECT COALESCE(MAX(leaf_index) + 1, 0) AS n FROM merkle_leaves"
 _LEAF_COLUMNS = ("leaf_index", "position", "originator_id", "originator_version", "leaf_hash")
 
 
@@ -151,9 +158,9 @@ class MerkleLog:
 
     @staticmethod
     def size_in(cursor: Cursor) -> int:
-        cursor.execute("SELECT COUNT(*) FROM merkle_leaves")
+        cursor.execute(_SIZE)
         row = cursor.fetchone()
-        return int(row["count"] if isinstance(row, dict) else row[0])
+        return int(row["n"] if isinstance(row, dict) else row[0])
 
     def append(self, cursor: Cursor, notifications: Sequence[Notification]) -> int:
         """Append one leaf per notification, in order; returns the new tree size."""
@@ -175,7 +182,8 @@ class MerkleLog:
             )
             for level, node_index, value in complete_nodes_after_append(index, hashed, nodes.subtree):
                 nodes.recent[(level, node_index)] = value
-                new_nodes.append((level, node_index, value.hex()))
+                if level:  # level 0 is the leaf row itself
+                    new_nodes.append((level, node_index, value.hex()))
         self.db.insert_rows(cursor, "merkle_leaves", _LEAF_COLUMNS, leaves)
         self.db.insert_rows(cursor, "merkle_nodes", ("level", "node_index", "hash"), new_nodes)
         self._trim()
@@ -191,8 +199,7 @@ class MerkleLog:
     # ------------------------------------------------------------------ reading
 
     def size(self) -> int:
-        rows = self.db.query("SELECT COUNT(*) AS n FROM merkle_leaves")
-        return int(rows[0]["n"])
+        return int(self.db.query(_SIZE)[0]["n"])
 
     def _answer(self, compute: Callable[[NodeSource], _T]) -> _T:
         """Run a root or proof computation with one query for all the nodes it reads.
@@ -203,10 +210,22 @@ class MerkleLog:
         wanted: list[tuple[int, int]] = []
         compute(_Recording(wanted))
         found: dict[tuple[int, int], bytes] = {}
-        if wanted:
-            clause = " OR ".join("(level = ? AND node_index = ?)" for _ in wanted)
-            params = [value for key in wanted for value in key]
-            for row in self.db.query(f"SELECT level, node_index, hash FROM merkle_nodes WHERE {clause}", params):
+        leaves = [index for level, index in wanted if level == 0]
+        nodes = [key for key in wanted if key[0] > 0]
+        selects, params = [], []
+        if leaves:
+            marks = ", ".join("?" for _ in leaves)
+            selects.append(
+                "SELECT 0 AS level, leaf_index AS node_index, leaf_hash AS hash FROM merkle_leaves "
+                f"WHERE leaf_index IN ({marks})"
+            )
+            params.extend(leaves)
+        if nodes:
+            clause = " OR ".join("(level = ? AND node_index = ?)" for _ in nodes)
+            selects.append(f"SELECT level, node_index, hash FROM merkle_nodes WHERE {clause}")
+            params.extend(value for key in nodes for value in key)
+        if selects:
+            for row in self.db.query(" UNION ALL ".join(selects), params):
                 found[(int(row["level"]), int(row["node_index"]))] = bytes.fromhex(row["hash"])
         return compute(_Found(found))
 

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeGuard
@@ -255,7 +256,7 @@ class PostgresViews(ViewDatabase):
             super()._insert(cursor, table, columns, rows, statement)
             return
         with _staged(cursor, table, columns, rows) as source:
-            cursor.execute(statement(source))
+            cursor.execute(statement(source), prepare=False)
 
     def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not self._in_bulk(cursor, rows):
@@ -272,7 +273,8 @@ class PostgresViews(ViewDatabase):
         sets = ", ".join(f"{name} = staged.{name}" for name in columns)
         with _staged(cursor, table, (*columns, key), rows) as source:
             cursor.execute(
-                f"UPDATE {table} SET {sets} FROM ({source}) AS staged WHERE {table}.{key} = staged.{key} AND {where}"
+                f"UPDATE {table} SET {sets} FROM ({source}) AS staged WHERE {table}.{key} = staged.{key} AND {where}",
+                prepare=False,
             )
 
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
@@ -286,8 +288,14 @@ class PostgresViews(ViewDatabase):
 
 @contextmanager
 def _staged(cursor: _PgCursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:
-    """Rows copied into a session scratch table shaped like ``table``; yields a SELECT of them."""
-    staged = f"{table}_staged"
+    """Rows copied into a session scratch table shaped like ``table``; yields a SELECT of them.
+
+    Each use in a transaction takes a scratch table of its own, emptied by the commit: a
+    TRUNCATE between uses would cost each time what the whole COPY costs.
+    """
+    use = cursor.staged[table]
+    cursor.staged[table] += 1
+    staged = f"{table}_staged{use or ''}"
     # Its columns without their constraints: an update stages only its key and new values.
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {staged} ON COMMIT DELETE ROWS AS SELECT * FROM {table} WITH NO DATA"
@@ -295,8 +303,6 @@ def _staged(cursor: _PgCursor, table: str, columns: Sequence[str], rows: Sequenc
     names = ", ".join(columns)
     cursor.copy_rows(f"COPY {staged} ({names}) FROM STDIN", rows)
     yield f"SELECT {names} FROM {staged}"
-    # Emptied at once: the same transaction may stage rows for the table again.
-    cursor.execute(f"TRUNCATE {staged}")
 
 
 class _PgCursor:
@@ -304,9 +310,13 @@ class _PgCursor:
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
+        # Scratch tables used in this transaction, per table staged (see ``_staged``).
+        self.staged: Counter[str] = Counter()
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._cursor.execute(sql.replace("?", "%s"), params)
+    def execute(self, sql: str, params: Sequence[Any] = (), *, prepare: bool | None = None) -> Any:
+        # ``prepare=False`` for a statement over a scratch table: a plan kept from a batch when
+        # the view was small would join a grown one by scanning it whole.
+        return self._cursor.execute(sql.replace("?", "%s"), params, prepare=prepare)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         return self._cursor.executemany(sql.replace("?", "%s"), rows)

@@ -58,7 +58,8 @@ ACCESS_COLUMNS = (
     "occurred_at",
     "request_id",
 )
-_JSON = {"actor", "agreement", "parties", "mediator", "evaluation"}
+# JSON columns the store encodes (an audit row's actor comes encoded: rows.actor_json).
+_JSON = {"agreement", "parties", "mediator", "evaluation"}
 # Roll-ups of the case rows for the figures (application.projections.figures), as their key
 # columns (the primary key, in order) and counts: per scope, breakdown and group, what happened
 # each day, the deadlines falling due each day, and the cases and open cases of each group (per
@@ -167,7 +168,7 @@ def _encoder(columns: Sequence[str]) -> Callable[[dict[str, Any]], list[Any]]:
     utf8_at = [i for i, name in enumerate(columns) if name in _UTF8]
 
     def encode(row: dict[str, Any]) -> list[Any]:
-        values = list(map(row.get, columns))
+        values: list[Any] = list(map(row.get, columns))
         for i in json_at:
             if values[i] is not None:
                 values[i] = json.dumps(values[i], ensure_ascii=False, separators=(",", ":"))
@@ -308,12 +309,13 @@ class ViewStore:
             present = [_EVALUATION_VALUES(row) for row in changes.evaluations.values() if row is not None]
             if present:
                 self.db.put_rows(cursor, f"evaluations{s}", EVALUATION_COLUMNS, ("case_id",), present, replace=True)
+        # Audit and access entries, like history rows, are past their view's position: new
+        # rows, inserted as they are (COPY on PostgreSQL); one already there fails the batch.
         if changes.audit:
-            rows = [_AUDIT_VALUES(row) for row in changes.audit]
-            self.db.put_rows(cursor, f"audit{s}", AUDIT_COLUMNS, ("position",), rows, replace=False)
+            self.db.insert_rows(cursor, f"audit{s}", AUDIT_COLUMNS, [_AUDIT_VALUES(row) for row in changes.audit])
         if changes.access:
             rows = [_ACCESS_VALUES(row) for row in changes.access]
-            self.db.put_rows(cursor, f"access_log{s}", ACCESS_COLUMNS, ("position",), rows, replace=False)
+            self.db.insert_rows(cursor, f"access_log{s}", ACCESS_COLUMNS, rows)
         if changes.party_index:
             self._write_party_index(cursor, changes.party_index, s)
         if changes.court:
@@ -404,4 +406,4 @@ class ViewStore:
         closing = [(valid_from, case_id) for case_id, valid_from in first.items()]
         self.db.update_rows(cursor, table, ("valid_to",), "case_id", closing, f"{table}.valid_to IS NULL")
         rows = [(*values, valid_from, valid_to[i]) for i, (valid_from, values) in enumerate(history)]
-        self.db.put_rows(cursor, table, _HISTORY_COLUMNS, ("case_id", "version"), rows, replace=False)
+        self.db.insert_rows(cursor, table, _HISTORY_COLUMNS, rows)
