@@ -23,7 +23,7 @@ from domain.calendar import WorkCalendar
 from domain.calendar_book import CalendarBook
 from domain.case import Case
 from domain.policy_book import PolicyBook, policy_in_force
-from domain.scoring import ScoringPolicy
+from domain.scoring import Evaluation, ScoringPolicy
 
 # The views this projector feeds; each keeps its own tracked position.
 VIEWS = ("cases", "audit", "court", "access")
@@ -114,6 +114,8 @@ class LedgerProjector:
     def project(self, notifications: Sequence[Notification], done: dict[str, int]) -> Changes:
         """Rows for every view whose tracked position (``done``) is below each notification."""
         changes = Changes()
+        # Each case's newest evaluation in the batch: only that one is written.
+        scored: dict[str, Evaluation | None] = {}
         every_view = list(VIEWS)
         # Past the furthest view, every view wants each event: their positions are set once, below.
         furthest = max(done.get(view, 0) for view in VIEWS)
@@ -132,17 +134,19 @@ class LedgerProjector:
                 self.follow_book(event)
                 if owner == "CalendarBook" and "cases" in wanted:
                     changes.calendar_changed = True
+                    _write_evaluations(scored, changes)  # before they are derived again
                     self._recalendar_batch(changes)
             if not wanted:
                 continue
             if owner in ("Case", "Mediator", "CalendarBook", "PolicyBook") and "audit" in wanted:
                 changes.audit.append(audit_entry(event, notification))
             if owner == "Case":
-                self._project_case(event, position, wanted, changes)
+                self._project_case(event, position, wanted, changes, scored)
             elif owner == "AccessRecord" and "access" in wanted:
                 changes.access.append(access_row(event, position))
         if notifications and notifications[-1].id > furthest:
             changes.positions.update(dict.fromkeys(VIEWS, notifications[-1].id))
+        _write_evaluations(scored, changes)
         return changes
 
     def refresh(self, stored: Sequence[tuple[str, int, int]], changes: Changes) -> None:
@@ -159,7 +163,7 @@ class LedgerProjector:
         row, evaluation = case_row(case, self.calendar, self.policy_at)
         row["position"] = position
         changes.cases[str(case.id)] = row
-        changes.evaluations[str(case.id)] = _evaluation_row(case, evaluation)
+        changes.evaluations[str(case.id)] = _evaluation_row(str(case.id), evaluation)
         if self._cases.get(case.id) is case or case.id not in self._cases:
             self._rows[case.id] = row
         for record in court_rows(case, self.calendar):
@@ -203,7 +207,9 @@ class LedgerProjector:
             self._rows.pop(evicted, None)
         return case
 
-    def _project_case(self, event: Any, position: int, wanted: list[str], changes: Changes) -> None:
+    def _project_case(
+        self, event: Any, position: int, wanted: list[str], changes: Changes, scored: dict[str, Evaluation | None]
+    ) -> None:
         case = self._case_at(event)
         case_id = str(case.id)
         if "cases" in wanted:
@@ -213,7 +219,7 @@ class LedgerProjector:
             else:
                 row, evaluation = case_row(case, self.calendar, self.policy_at)
                 row["position"] = position
-                changes.evaluations[case_id] = _evaluation_row(case, evaluation)
+                scored[case_id] = evaluation
             self._rows[case.id] = row
             changes.cases[case_id] = row
             changes.history.append((stamp(event.occurred_at), _history_values(row)))
@@ -235,11 +241,17 @@ def _index_parties(event: Any, case_id: str, changes: Changes) -> None:
         changes.party_index[(case_id, event.party_id)] = None
 
 
-def _evaluation_row(case: Case, evaluation: Any) -> dict[str, Any] | None:
+def _write_evaluations(scored: dict[str, Evaluation | None], changes: Changes) -> None:
+    for case_id, evaluation in scored.items():
+        changes.evaluations[case_id] = _evaluation_row(case_id, evaluation)
+    scored.clear()
+
+
+def _evaluation_row(case_id: str, evaluation: Evaluation | None) -> dict[str, Any] | None:
     if evaluation is None:
         return None
     return {
-        "case_id": str(case.id),
+        "case_id": case_id,
         "policy": evaluation.policy,
         "score": float(evaluation.score),
         "grade": evaluation.grade,
