@@ -55,6 +55,10 @@ LOOKUP_TAG = "caseledger/lookup/v1"
 LOOKUP_FIELDS = ("id_number", "phone")
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# Per party sealed: its key id, data key, the key's wrapping nonce and one nonce per field.
+_KEY_ID_BYTES = 8
+_NONCES_AT = _KEY_ID_BYTES + KEY_BYTES
+_RANDOM_PER_PARTY = _NONCES_AT + NONCE_BYTES * (1 + len(PERSONAL_FIELDS))
 _NOT_DIGITS = re.compile(r"\D")
 
 # What a reader sees in place of a value whose key was destroyed, or that fails authentication.
@@ -225,10 +229,16 @@ class PersonalData:
         case = str(case_id)
         staged: list[WrappedKey] = []
         sealed: list[Party] = []
-        for party in parties:
-            key_id, data_key = os.urandom(8).hex(), os.urandom(KEY_BYTES)
-            staged.append(WrappedKey(party.party_id, key_id, self._wrap(case, party.party_id, key_id, data_key)))
-            sealed.append(self._seal_party(case, party, key_id, data_key))
+        # All the registration's random bytes in one call: each call gives up the interpreter
+        # lock for the system call, and a busy server's other threads may keep it meanwhile.
+        entropy = memoryview(os.urandom(_RANDOM_PER_PARTY * len(parties)))
+        for i, party in enumerate(parties):
+            fresh = entropy[i * _RANDOM_PER_PARTY : (i + 1) * _RANDOM_PER_PARTY]
+            key_id, data_key = fresh[:_KEY_ID_BYTES].hex(), bytes(fresh[_KEY_ID_BYTES:_NONCES_AT])
+            wrap_nonce, nonces = bytes(fresh[_NONCES_AT : _NONCES_AT + NONCE_BYTES]), fresh[_NONCES_AT + NONCE_BYTES :]
+            wrapped = self._wrap(case, party.party_id, key_id, data_key, wrap_nonce)
+            staged.append(WrappedKey(party.party_id, key_id, wrapped))
+            sealed.append(self._seal_party(case, party, key_id, data_key, nonces))
         self.keys.stage(case, staged)
         return sealed
 
@@ -236,9 +246,8 @@ class PersonalData:
         """The registration of ``case_id`` is over (saved or refused): drop its staged keys."""
         self.keys.unstage(str(case_id))
 
-    def _seal_party(self, case: str, party: Party, key_id: str, data_key: bytes) -> Party:
+    def _seal_party(self, case: str, party: Party, key_id: str, data_key: bytes, nonces: memoryview) -> Party:
         encrypt = AESGCM(data_key).encrypt
-        nonces = os.urandom(NONCE_BYTES * len(PERSONAL_FIELDS))  # one call for all the fields
         prefix = f"{SEALED_PREFIX}{key_id}:"
         values: dict[str, str] = {}
         for i, field in enumerate(PERSONAL_FIELDS):
@@ -246,7 +255,7 @@ class PersonalData:
             if not value:
                 values[field] = ""
                 continue
-            nonce = nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
+            nonce = bytes(nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES])
             body = encrypt(nonce, value.encode(), _field_aad(case, party.party_id, field, key_id))
             values[field] = prefix + base64.b64encode(nonce + body).decode("ascii")
         return Party(
@@ -257,8 +266,7 @@ class PersonalData:
             **values,
         )
 
-    def _wrap(self, case: str, party_id: str, key_id: str, data_key: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
+    def _wrap(self, case: str, party_id: str, key_id: str, data_key: bytes, nonce: bytes) -> bytes:
         return nonce + self._kek.encrypt(nonce, data_key, _key_aad(case, party_id, key_id))
 
     def _unwrap(self, case: str, key: WrappedKey) -> bytes:

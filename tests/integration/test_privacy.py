@@ -12,6 +12,7 @@ since they cover the stored bytes, which do not change.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import stat
@@ -503,3 +504,30 @@ def test_after_erasure_the_chain_and_the_merkle_proofs_still_verify(world: World
         [bytes.fromhex(node) for node in proof["proof"]],
         after.root_hash,
     )
+
+
+def test_every_sealed_field_and_wrapped_key_has_a_nonce_and_key_of_its_own() -> None:
+    """AES-GCM under one key must never see a nonce twice: the registration's random bytes
+    are drawn in one call and cut up, so a slip in the cutting would repeat them."""
+    personal = PersonalData.ephemeral()
+    case_id = uuid4()
+    others = [Party(f"p{n}", f"当事人{n}", "respondent", phone=f"1390000{n:04d}") for n in range(3, 6)]
+    sealed = personal.seal(case_id, [OUYANG, SIMA, *others])
+    held = personal.keys.keys(str(case_id))
+    key_ids, data_keys, nonces = set(), set(), []
+    for party in sealed:
+        key = held[party.party_id]
+        key_ids.add(key.key_id)
+        data_keys.add(key.wrapped[12:])
+        nonces.append(key.wrapped[:12])
+        for field in FIELDS:
+            value = getattr(party, field)
+            if value:
+                assert value.startswith(f"enc:v1:{key.key_id}:")
+                nonces.append(base64.b64decode(value.rsplit(":", 1)[1])[:12])
+    assert len(key_ids) == len(data_keys) == len(sealed) == 5
+    assert len(nonces) == len(set(nonces)) == 5 + 4 * 2 + 2 * 3
+    revealed = personal.reveal(case_id, sealed)
+    assert [(p.name, p.phone, p.id_number) for p in revealed] == [
+        (p.name, p.phone, p.id_number) for p in [OUYANG, SIMA, *others]
+    ]
