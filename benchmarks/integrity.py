@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresFactory
 
 from application.ledger import Caller, CaseLedger
-from benchmarks.common import BenchDatabases, register_body
+from benchmarks.common import BenchDatabases, at_rest, register_body
 from benchmarks.overhttp import BenchError, run_http
 from domain.values import Actor, Party
 from infrastructure.bootstrap import build_integrity, build_ledger, build_views
@@ -78,6 +78,7 @@ def registration_ratio(dbs: BenchDatabases, *, cases: int, runs: int, threads: i
     off: list[float] = []
     for run in range(runs):
         url_on, url_off = dbs.create(), dbs.create()
+        at_rest(url_off)
         guarded = build_ledger(dbs.settings_for(url_on.rsplit("/", 1)[1]))
         plain = plain_ledger(dbs.settings_for(url_off.rsplit("/", 1)[1]))
         try:
@@ -104,8 +105,10 @@ def http_registration_ratio(dbs: BenchDatabases, *, cases: int, runs: int, concu
     rates: dict[str, list[float]] = {"on": [], "off": []}
     for run in range(runs):
         for side in ("on", "off") if run % 2 == 0 else ("off", "on"):
+            url = dbs.create()
+            at_rest(url)  # the earlier runs' writes checkpointed now, not while this one commits
             result = run_http(
-                dbs.create(),
+                url,
                 cases,
                 warmup=max(10, cases // 10),
                 concurrency=concurrency,
@@ -137,18 +140,27 @@ def verification_and_proofs(dbs: BenchDatabases, *, cases: int, samples: int) ->
         ProjectionWorker(ledger, store, log=integrity.log, batch_size=2000).catch_up()
         checkpoint = integrity.checkpoint()
         key = integrity.signer.public_key_pem()
+        # Timed on a database at rest: the first read of rows just written would otherwise
+        # also pay for setting their hint bits, which autovacuum does in a running service.
+        at_rest(url)
 
-        # As `caseledger verify --database` does it: the production reader and verifier.
-        started = time.perf_counter()
-        report = verify_log(
-            lambda: stored_entries(ledger.recorder),
-            lambda: integrity.log.stored_leaf_hashes(checkpoint.tree_size),
-            checkpoint,
-            key,
-        )
-        elapsed = time.perf_counter() - started
-        if not report.ok:
-            raise RuntimeError(f"verification failed on untouched data: {report.first_failure}")
+        # As `caseledger verify --database` does it: the production reader and verifier. Three
+        # passes, the median reported: on a small database the first pass of a process also
+        # pays once for the memory its pages land in (slow on a virtual machine), which a
+        # database of millions of events spreads thin.
+        rates = []
+        for _ in range(3):
+            started = time.perf_counter()
+            report = verify_log(
+                lambda: stored_entries(ledger.recorder),
+                lambda: integrity.log.stored_leaf_hashes(checkpoint.tree_size),
+                checkpoint,
+                key,
+            )
+            elapsed = time.perf_counter() - started
+            if not report.ok:
+                raise RuntimeError(f"verification failed on untouched data: {report.first_failure}")
+            rates.append(report.checked / elapsed)
 
         positions = [entry.position for entry in stored_entries(ledger.recorder)]
         step = max(1, len(positions) // samples)
@@ -160,7 +172,8 @@ def verification_and_proofs(dbs: BenchDatabases, *, cases: int, samples: int) ->
         latencies.sort()
         return {
             "events": float(report.checked),
-            "verify_rate": report.checked / elapsed,
+            "verify_rate": statistics.median(rates),
+            "verify_first": rates[0],
             "proof_p50": latencies[len(latencies) // 2],
             "proof_p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         }
@@ -194,7 +207,8 @@ def run(
         )
     figures = verification_and_proofs(dbs, cases=verify_cases, samples=1000)
     print(
-        f"  whole-database verification: {figures['verify_rate']:,.0f} events/s over {figures['events']:,.0f} events "
+        f"  whole-database verification: {figures['verify_rate']:,.0f} events/s over {figures['events']:,.0f} events, "
+        f"median of 3 passes; the first {figures['verify_first']:,.0f}/s "
         f"(goal ≥ 50,000: {'met' if figures['verify_rate'] >= 50_000 else 'MISSED'})"
     )
     print(

@@ -49,7 +49,6 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-import psycopg
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -61,7 +60,7 @@ from api.security import TokenService
 from application.ledger import CaseLedger
 from application.projections.projector import VIEWS
 from application.projections.rows import stamp
-from benchmarks.common import BenchDatabases
+from benchmarks.common import BenchDatabases, at_rest
 from benchmarks.cpu import CpuWatch
 from benchmarks.dataset import DatasetSummary, DatasetWriter
 from benchmarks.inprocess import bare_env
@@ -764,16 +763,11 @@ def _latency_part(
             [stamp(datetime.now(UTC))],
         )[0]
         result.dataset["views"] = {k: int(v) for k, v in counts.items()}
-        # A service that has run a while has been vacuumed and analysed by autovacuum; without
-        # this, autovacuum works through the million rows just loaded while the queries are timed.
-        # Then the load's dirty pages are written out, as checkpoints would have done by now;
-        # left to the next timed checkpoints, their final fsyncs stall the reads' own commits.
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
-            try:
-                conn.execute("CHECKPOINT")
-            except psycopg.errors.InsufficientPrivilege:
-                say("  (no CHECKPOINT: the benchmark's database user may not run it)")
+        # Without this, autovacuum works through the million rows just loaded while the queries
+        # are timed, and the next checkpoints' final fsyncs stall the reads' own commits.
+        skipped = at_rest(url)
+        if skipped:
+            say(f"  ({skipped})")
         specs = query_specs(ledger, store, summary.samples, options.seed)
         say(f"query latency over HTTP ({summary.cases:,} cases) …")
         with service(url, project=False) as running:

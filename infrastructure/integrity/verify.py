@@ -100,11 +100,14 @@ class StoredEntry(NamedTuple):
     state: bytes
 
 
-def stored_entries(recorder: Any, *, page: int = 5000) -> Iterator[StoredEntry]:
+def stored_entries(recorder: Any, *, page: int = 1000) -> Iterator[StoredEntry]:
     """Every event in the event store, in ledger order, as stored (nothing the log says).
 
     On PostgreSQL a server-side cursor in binary format is drained by a second thread, so
-    that the server sending rows and psycopg decoding them overlap the hashing.
+    that the server sending rows and psycopg decoding them overlap the hashing. Pages stay
+    small: up to five of them are held at once, and on a virtual machine the fresh memory
+    of larger ones cost more than their fewer round trips saved (a first pass over 20,000
+    registrations: 1.1 s in pages of 5,000, 0.3 s in pages of 1,000).
     """
     if isinstance(recorder, es_postgres.PostgresApplicationRecorder):
         yield from _postgres_entries(recorder, page)
