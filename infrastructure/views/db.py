@@ -113,7 +113,7 @@ class ViewDatabase(ABC):
         cursor.execute(ddl.format(s=""))
 
 
-# Keys per DELETE: well under SQLite's smallest limit of bound parameters (999).
+# Keys per DELETE: keys of up to two columns stay under SQLite's smallest limit of bound parameters (999).
 _DELETE_CHUNK = 400
 
 
