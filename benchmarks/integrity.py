@@ -22,7 +22,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresFactory
 
 from application.ledger import Caller, CaseLedger
-from benchmarks.common import BenchDatabases, at_rest, register_body
+from benchmarks.common import BenchDatabases, at_rest, checkpoint_server, register_body
 from benchmarks.overhttp import BenchError, run_http
 from domain.values import Actor, Party
 from infrastructure.bootstrap import build_integrity, build_ledger, build_views
@@ -79,7 +79,7 @@ def registration_ratio(dbs: BenchDatabases, *, cases: int, runs: int, threads: i
     off: list[float] = []
     for run in range(runs):
         url_on, url_off = dbs.create(), dbs.create()
-        at_rest(url_off)
+        checkpoint_server(url_on)  # the earlier runs' writes flushed now, not while these commit
         guarded = build_ledger(dbs.settings_for(url_on.rsplit("/", 1)[1]))
         plain = plain_ledger(dbs.settings_for(url_off.rsplit("/", 1)[1]))
         try:
@@ -107,7 +107,7 @@ def http_registration_ratio(dbs: BenchDatabases, *, cases: int, runs: int, concu
     for run in range(runs):
         for side in ("on", "off") if run % 2 == 0 else ("off", "on"):
             url = dbs.create()
-            at_rest(url)  # the earlier runs' writes checkpointed now, not while this one commits
+            checkpoint_server(url)  # the earlier runs' writes flushed now, not while this one commits
             result = run_http(
                 url,
                 cases,

@@ -191,11 +191,16 @@ def event_type(event: Any) -> str:
     return spec_event_name(name) if owner == "Case" else f"{owner}{name}"
 
 
+def json_text(value: Any) -> str:
+    """A view's JSON column as stored: compact, Chinese as written."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 @lru_cache(maxsize=4096)
 def actor_json(actor: Actor) -> str:
     """The audit trail's actor as JSON text: a few officials act thousands of times, and one
     text object per official is also sent to the writer process once per batch."""
-    return json.dumps(actor.as_dict(), ensure_ascii=False, separators=(",", ":"))
+    return json_text(actor.as_dict())
 
 
 def audit_entry(event: Any, notification: Notification) -> dict[str, Any]:

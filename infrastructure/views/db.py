@@ -255,8 +255,7 @@ class PostgresViews(ViewDatabase):
         if not self._in_bulk(cursor, rows):
             super()._insert(cursor, table, columns, rows, statement)
             return
-        with _staged(cursor, table, columns, rows) as source:
-            cursor.execute(statement(source), prepare=False)
+        _from_staged(cursor, table, columns, rows, statement)
 
     def insert_rows(self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not self._in_bulk(cursor, rows):
@@ -271,11 +270,15 @@ class PostgresViews(ViewDatabase):
             super().update_rows(cursor, table, columns, key, rows, where)
             return
         sets = ", ".join(f"{name} = staged.{name}" for name in columns)
-        with _staged(cursor, table, (*columns, key), rows) as source:
-            cursor.execute(
-                f"UPDATE {table} SET {sets} FROM ({source}) AS staged WHERE {table}.{key} = staged.{key} AND {where}",
-                prepare=False,
-            )
+        _from_staged(
+            cursor,
+            table,
+            (*columns, key),
+            rows,
+            lambda source: (
+                f"UPDATE {table} SET {sets} FROM ({source}) AS staged WHERE {table}.{key} = staged.{key} AND {where}"
+            ),
+        )
 
     def rename_index(self, cursor: Cursor, ddl: str, suffix: str) -> None:
         # PostgreSQL renames in place instead of building the index again.
@@ -286,12 +289,20 @@ class PostgresViews(ViewDatabase):
         self._pool.close()
 
 
-@contextmanager
-def _staged(cursor: _PgCursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:
-    """Rows copied into a session scratch table shaped like ``table``; yields a SELECT of them.
+def _from_staged(
+    cursor: _PgCursor,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    statement: Callable[[str], str],
+) -> None:
+    """Copy ``rows`` into a session scratch table shaped like ``table``, then run ``statement``
+    of a SELECT of them.
 
     Each use in a transaction takes a scratch table of its own, emptied by the commit: a
-    TRUNCATE between uses would cost each time what the whole COPY costs.
+    TRUNCATE between uses would cost each time what the whole COPY costs. The statement is
+    planned at every run: a plan kept from a batch when the view was small would join a
+    grown one by scanning it whole.
     """
     use = cursor.staged[table]
     cursor.staged[table] += 1
@@ -302,7 +313,7 @@ def _staged(cursor: _PgCursor, table: str, columns: Sequence[str], rows: Sequenc
     )
     names = ", ".join(columns)
     cursor.copy_rows(f"COPY {staged} ({names}) FROM STDIN", rows)
-    yield f"SELECT {names} FROM {staged}"
+    cursor.execute(statement(f"SELECT {names} FROM {staged}"), prepare=False)
 
 
 class _PgCursor:
@@ -314,8 +325,7 @@ class _PgCursor:
         self.staged: Counter[str] = Counter()
 
     def execute(self, sql: str, params: Sequence[Any] = (), *, prepare: bool | None = None) -> Any:
-        # ``prepare=False`` for a statement over a scratch table: a plan kept from a batch when
-        # the view was small would join a grown one by scanning it whole.
+        # None: psycopg's default (prepared once it has run a few times).
         return self._cursor.execute(sql.replace("?", "%s"), params, prepare=prepare)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:

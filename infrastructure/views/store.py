@@ -7,13 +7,13 @@ Each view (``cases``, ``audit``, ``court``) owns its tables and one row of
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
 from application.projections.figures import DAY_METRICS, FIGURE_COLUMNS, FigureDeltas
 from application.projections.projector import HISTORY_COLUMNS, VIEWS, Changes
+from application.projections.rows import json_text
 from infrastructure.views.db import Cursor, ViewDatabase
 
 CASE_COLUMNS = (
@@ -171,7 +171,7 @@ def _encoder(columns: Sequence[str]) -> Callable[[dict[str, Any]], list[Any]]:
         values: list[Any] = list(map(row.get, columns))
         for i in json_at:
             if values[i] is not None:
-                values[i] = json.dumps(values[i], ensure_ascii=False, separators=(",", ":"))
+                values[i] = json_text(values[i])
         for i in utf8_at:
             values[i] = values[i].decode("utf-8")
         return values
