@@ -27,11 +27,23 @@ _NO_NOW = datetime(9999, 1, 1, tzinfo=UTC)
 REQUIRED_STEPS = ("dispatch", "accept", "assign", "resolve")
 
 
+# Stamps already made, by moment; emptied when full (see ``stamp``).
+_STAMPS: dict[datetime, str] = {}
+_STAMPS_HELD = 1 << 16
+
+
 def stamp(moment: datetime | None) -> str | None:
     """Times in the views: UTC, fixed width, so text order is time order on every backend."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    text = _STAMPS.get(moment)
+    if text is None:
+        # Made once per moment: a case row stamps the same times again at each of the case's
+        # versions, and deadlines are derived anew (equal, not identical) every time.
+        if len(_STAMPS) >= _STAMPS_HELD:
+            _STAMPS.clear()
+        text = _STAMPS[moment] = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return text
 
 
 @lru_cache(maxsize=4096)
