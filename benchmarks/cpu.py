@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,30 +25,60 @@ def _process_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
-def _postgres_seconds(dbname: str) -> dict[int, tuple[str, float]]:
-    """CPU seconds of PostgreSQL's processes, each tagged ``bench`` (a backend of ``dbname``),
-    ``background`` (checkpointer, WAL writer...) or ``other`` (anyone else's backend).
-    """
-    found: dict[int, tuple[str, float]] = {}
+def _processes() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, parent pid, user plus system CPU seconds) of every process, each
+    from one read of its ``stat``: a watch samples the whole table several times a second."""
     proc = Path("/proc")
     for entry in proc.iterdir() if proc.is_dir() else ():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").split()
+            text = (entry / "stat").read_text()
         except OSError:
             continue
-        # A backend's title is "postgres: <cluster>: <user> <database> <client> <state>".
-        if dbname and dbname in title:
-            kind = "bench"
-        elif "(" in " ".join(title) or "[local]" in title:
-            kind = "other"
-        else:
-            kind = "background"
-        found[int(entry.name)] = (kind, _process_seconds(int(entry.name)))
-    return found
+        close = text.rindex(")")
+        fields = text[close + 2 :].split()
+        yield (
+            int(entry.name),
+            text[text.index("(") + 1 : close],
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / _TICKS,
+        )
+
+
+def _postgres_kind(pid: int, dbname: str) -> str | None:
+    """``bench`` (a backend of ``dbname``), ``background`` (checkpointer, WAL writer...) or
+    ``other`` (anyone else's backend); None if the process is gone."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").split()
+    except OSError:
+        return None
+    # A backend's title is "postgres: <cluster>: <user> <database> <client> <state>".
+    if dbname and dbname in title:
+        return "bench"
+    if "(" in " ".join(title) or "[local]" in title:
+        return "other"
+    return "background"
+
+
+def _postgres_seconds(dbname: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds of PostgreSQL's processes, each tagged with its ``_postgres_kind``."""
+    return {
+        pid: (kind, seconds)
+        for pid, name, _, seconds in _processes()
+        if name == "postgres" and (kind := _postgres_kind(pid, dbname))
+    }
+
+
+def _kind_of(pid: int, dbname: str, kinds: dict[int, str]) -> str | None:
+    """``_postgres_kind``, remembered for backends: their title names their database for good.
+    (A backend forked a moment ago still has the server's title, which reads as background.)"""
+    kind = kinds.get(pid)
+    if kind is None:
+        kind = _postgres_kind(pid, dbname)
+        if kind in ("bench", "other"):
+            kinds[pid] = kind
+    return kind
 
 
 def _machine_seconds() -> tuple[float, float]:
@@ -95,23 +126,6 @@ class CpuSample:
         return spent
 
 
-def _children_seconds(parent: int) -> dict[int, float]:
-    """CPU seconds of the processes whose parent is ``parent``."""
-    found: dict[int, float] = {}
-    proc = Path("/proc")
-    for entry in proc.iterdir() if proc.is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[1]) == parent:  # ppid
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
-    return found
-
-
 class CpuWatch:
     """``CpuSample`` over a timed part, also sampled along the way: a process that ends inside
     the part (the catch-up's writer process and its PostgreSQL connection) still counts.
@@ -124,17 +138,19 @@ class CpuWatch:
         self.dbname, self.parent, self.every, self.pids = dbname, parent, every, pids
         self._postgres: dict[int, tuple[str, float, float]] = {}  # pid → kind, first seen, last seen
         self._children: dict[int, tuple[float, float]] = {}
+        self._kinds: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-watch", daemon=True)
         self.spent: dict[str, float] = {}
 
     def _sample(self, first: bool) -> None:
-        for pid, (kind, seconds) in _postgres_seconds(self.dbname).items():
-            start = self._postgres.get(pid, (kind, seconds if first else 0.0, 0.0))[1]
-            self._postgres[pid] = (kind, start, seconds)
-        for pid, seconds in _children_seconds(self.parent).items():
-            start = self._children.get(pid, (seconds if first else 0.0, 0.0))[0]
-            self._children[pid] = (start, seconds)
+        for pid, name, parent, seconds in _processes():
+            if name == "postgres" and (kind := _kind_of(pid, self.dbname, self._kinds)):
+                start = self._postgres.get(pid, (kind, seconds if first else 0.0, 0.0))[1]
+                self._postgres[pid] = (kind, start, seconds)
+            if parent == self.parent:
+                begun = self._children.get(pid, (seconds if first else 0.0, 0.0))[0]
+                self._children[pid] = (begun, seconds)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
