@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ from application.access import authorize, authorize_place, authorize_read
 from application.errors import IdempotencyKeyReused
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
-from application.privacy import PersonalData, RevealedParty
+from application.privacy import PersonalData, RevealedParty, redactor
 from application.repository import LedgerRepository
 from application.transcodings import register_value_transcodings
 from domain.access_log import AccessRecord
@@ -259,8 +259,22 @@ class CaseLedger(Application[UUID]):
                 id=str(aggregate.id),
                 current_version=aggregate.version,
             )
-        outcome = decide(aggregate, self.provenance(caller, occurred_at))
+        p = self.provenance(caller, occurred_at)
+        if isinstance(aggregate, Case):
+            p = replace(p, redact=self._case_redactor(aggregate))
+        outcome = decide(aggregate, p)
         return self._save(caller, aggregate, extra=outcome if isinstance(outcome, dict) else None)
+
+    def _case_redactor(self, case: Case) -> Callable[[str], str]:
+        """The case's free-text redactor, its parties decrypted only if some text is recorded."""
+        made: list[Callable[[str], str]] = []
+
+        def redact(text: str) -> str:
+            if not made:
+                made.append(redactor(self.reveal_parties(case.id, case.parties.values(), case.erased_parties)))
+            return made[0](text)
+
+        return redact
 
     def _qualified_mediator(self, mediator_id: str) -> Mediator:
         try:
@@ -414,7 +428,8 @@ class CaseLedger(Application[UUID]):
         if not self.organisation.has_place(jurisdiction):
             raise InvalidCommand(f"unknown jurisdiction '{jurisdiction}'", field="jurisdiction")
         authorize_place(caller.actor, jurisdiction)
-        p = self.provenance(caller, occurred_at)
+        # The summary names the parties by reference (their data is given here in clear).
+        p = replace(self.provenance(caller, occurred_at), redact=redactor(parties))
         new_id = case_id or uuid4()
         try:
             case = Case.register(

@@ -37,16 +37,16 @@ import hmac
 import os
 import re
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.values import PERSONAL_FIELDS, Party
+from domain.values import PERSONAL_FIELDS, REFERENCE_BRACKETS, Party
 
 SEALED_PREFIX = "enc:v1:"
 FIELD_AAD = "caseledger/v1"
@@ -369,3 +369,100 @@ def _marked(party: Party, *, erased: bool) -> RevealedParty:
 
 def _as_recorded(party: Party) -> RevealedParty:
     return _revealed(party, {field: getattr(party, field) for field in PERSONAL_FIELDS})
+
+
+# ---------------------------------------------------------------------- free text
+#
+# What officials write (a summary, a note, agreement terms) often names the parties. Such
+# text is recorded with each party's name, phone, ID number and address replaced by a
+# reference, "⟦p1.phone⟧", so that no event, view, log or report holds the value in clear,
+# and an erasure leaves nothing behind. A response shows each reader what it may see of the
+# party (in full, masked, or [已删除]); where the parties are not at hand (a list, a report)
+# the reference reads as a label, "[当事人p1电话]".
+
+_OPEN, _CLOSE = REFERENCE_BRACKETS
+_REFERENCE = re.compile(f"{_OPEN}([^{_OPEN}{_CLOSE}]+)\\.({'|'.join(PERSONAL_FIELDS)}){_CLOSE}")
+_REFERENCE_LABELS = {"name": "", "phone": "电话", "id_number": "身份证号", "address": "住址"}
+# A shorter value (a one-character name) would be found inside ordinary words.
+_SHORTEST_REFERRED = 2
+
+
+def reference(party_id: str, field: str) -> str:
+    """How free text refers to one personal field of a party."""
+    return f"{_OPEN}{party_id}.{field}{_CLOSE}"
+
+
+def redactor(parties: Iterable[Party | RevealedParty]) -> Callable[[str], str]:
+    """Replaces, in a text, every personal value of these parties (given in clear) by its reference.
+
+    Values are matched as written and, for phones and ID numbers, in their normalised form
+    (digits only; an ID number's check letter in either case). Where two overlap, the
+    longer wins: an address is replaced whole before a name inside it.
+    """
+    references: dict[str, str] = {}
+    for party in parties:
+        for field in PERSONAL_FIELDS:
+            if isinstance(party, RevealedParty) and party.is_marker(field):
+                continue
+            value: str = getattr(party, field).strip()
+            forms = {value}
+            if field in LOOKUP_FIELDS:
+                forms |= {normalise(field, value), normalise(field, value).lower()}
+            for form in forms:
+                if len(form) >= _SHORTEST_REFERRED:
+                    references.setdefault(form, reference(party.party_id, field))
+    # Longest first; checked with plain substring searches (a registration's own regular
+    # expression would cost more to compile than the rest of its sealing).
+    ordered = sorted(references.items(), key=lambda item: len(item[0]), reverse=True)
+
+    def redact(text: str) -> str:
+        found = [(form, ref) for form, ref in ordered if form in text]
+        if not found:
+            return text
+        # Each value found becomes a placeholder first, a character found in no value and not
+        # in the text, so that a shorter value is never matched inside a longer one's place.
+        unused = (
+            chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text and all(chr(c) not in f for f in references)
+        )
+        placed = []
+        for form, ref in found:
+            if form in text:
+                placeholder = next(unused)
+                text = text.replace(form, placeholder)
+                placed.append((placeholder, ref))
+        for placeholder, ref in placed:
+            text = text.replace(placeholder, ref)
+        return text
+
+    return redact
+
+
+def shown_values(parties: Iterable[Any]) -> dict[str, dict[str, str]]:
+    """What a reader sees of each party (objects with ``party_id`` and the personal fields,
+    already masked for that reader), by party id: what references in free text show."""
+    return {party.party_id: {field: getattr(party, field) for field in PERSONAL_FIELDS} for party in parties}
+
+
+def render(text: str, shown: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Free text with each reference replaced by what the reader sees of that party's field
+    (``shown_values``), or by a label where that is nothing (not at hand, or not for this reader)."""
+    if _OPEN not in text:
+        return text
+
+    def one(found: re.Match[str]) -> str:
+        party_id, field = found.group(1), found.group(2)
+        value = (shown or {}).get(party_id, {}).get(field, "")
+        return value or f"[当事人{party_id}{_REFERENCE_LABELS[field]}]"
+
+    return _REFERENCE.sub(one, text)
+
+
+def render_all(value: Any, shown: Mapping[str, Mapping[str, str]] | None = None) -> Any:
+    """``render`` applied to every text inside a response's plain data (dicts, lists, text)."""
+    if isinstance(value, str):
+        return render(value, shown)
+    if isinstance(value, dict):
+        return {key: render_all(item, shown) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_all(item, shown) for item in value]
+    return value

@@ -23,6 +23,7 @@ from domain.deadlines import DEADLINE_POLICY, due_after
 from domain.errors import InvalidCommand, InvalidTransition, NotFound, NotPermitted
 from domain.provenance import Provenance
 from domain.values import (
+    REFERENCE_BRACKETS,
     Actor,
     Category,
     Channel,
@@ -148,7 +149,25 @@ def _text(value: str, field: str, *, required: bool = True, limit: int = 4000) -
         raise InvalidCommand(f"{field} must not be empty", field=field)
     if len(value) > limit:
         raise InvalidCommand(f"{field} is longer than {limit} characters", field=field)
+    if any(bracket in value for bracket in REFERENCE_BRACKETS):
+        raise InvalidCommand(f"{field} must not contain ⟦ or ⟧ (they mark references to parties)", field=field)
     return value
+
+
+# Event fields that hold what an official wrote, where a party's name, phone, ID number or
+# address may appear: recorded with those replaced by references (``Provenance.redact``).
+FREE_TEXT = frozenset({"summary", "note", "notes", "reason", "terms", "comment", "matter", "conclusion", "facts",
+                       "attendees"})  # fmt: skip
+
+
+def _redacted(p: Provenance, name: str, value: Any) -> Any:
+    if name == "corrected":  # an EntryCorrected's new values, by the field they replace
+        return {field: _redacted(p, field, new) for field, new in value.items()}
+    if name not in FREE_TEXT:
+        return value
+    if isinstance(value, list):
+        return [p.redacted(item) for item in value]
+    return p.redacted(value)
 
 
 def check_parties(parties: list[Party]) -> list[Party]:
@@ -157,6 +176,7 @@ def check_parties(parties: list[Party]) -> list[Party]:
     ids = [party.party_id for party in parties]
     _require(len(set(ids)) == len(ids), InvalidCommand("party ids repeat", field="parties"))
     for party in parties:
+        _text(party.party_id, "parties.party_id", limit=64)
         _text(party.name, "parties.name", limit=100)
     return list(parties)
 
@@ -706,6 +726,8 @@ class Case(Aggregate):
 
     def _record(self, event_class: type[Event], p: Provenance, **data: Any) -> None:
         self._check_time(p)
+        if p.redact is not None:
+            data = {name: _redacted(p, name, value) for name, value in data.items()}
         self.trigger_event(event_class, **p.event_fields(), **data)
 
     @staticmethod
@@ -758,7 +780,7 @@ class Case(Aggregate):
         fields = {
             "channel": _enum(Channel, channel, "channel"),
             "category": _enum(Category, category, "category"),
-            "summary": _text(summary, "summary"),
+            "summary": p.redacted(_text(summary, "summary")),
             "jurisdiction": _text(jurisdiction, "jurisdiction", limit=300),
             "risk_color": _enum(RiskColor, risk_color, "risk_color"),
             "difficulty": _enum(Difficulty, difficulty, "difficulty"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,12 @@ class Provenance:
     occurred_at: datetime
     request_id: str = ""
     imported: bool = False
+    # Applied to the command's free text before it is recorded (``Case.FREE_TEXT``): the
+    # application's replacement of the parties' personal data by references. Not recorded.
+    redact: Callable[[str], str] | None = field(default=None, compare=False)
+
+    def redacted(self, text: str) -> str:
+        return text if self.redact is None or not text else self.redact(text)
 
     def event_fields(self) -> dict[str, Any]:
         return {

@@ -211,6 +211,10 @@ class Actor:
 
 # The personal fields of a party: sealed at rest, masked by role on display (SPEC §6, §10).
 PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
+# Free text names a party's personal data only by reference, "⟦p1.name⟧": the application
+# puts the references in when a command is recorded and shows each reader what it may see.
+# The two brackets are therefore refused in any text a command brings.
+REFERENCE_BRACKETS = ("⟦", "⟧")
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,16 +151,12 @@ def read_events(case_id: UUID, ledger: LedgerDep, actor: ActorDep, services: Ser
     case = ledger.get_case(case_id)
     ledger.authorize_case_read(actor, case)
     services.await_views(ledger.position_of(case_id, case.version), ("audit",))
-    events = []
-    for entry in services.queries.audit_trail(str(case_id)):
-        data = audit_data(ledger.mapper, entry)
-        parties = (
-            reveal(ledger, case_id, [Party.from_dict(p) for p in data["parties"]], case.erased_parties)
-            if "parties" in data
-            else None
-        )
-        events.append(event_out({**entry, "data": data}, actor, parties))
-    return events
+    # Decrypted once: the registration lists the parties, and any event's text may refer to them.
+    parties = reveal(ledger, case_id, case.parties.values(), case.erased_parties)
+    return [
+        event_out({**entry, "data": audit_data(ledger.mapper, entry)}, actor, parties)
+        for entry in services.queries.audit_trail(str(case_id))
+    ]
 
 
 @router.get("/{case_id}/evaluation", response_model=EvaluationOut, dependencies=[ReadLogged])

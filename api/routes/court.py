@@ -16,6 +16,7 @@ from api.schemas.common import CommandReply
 from api.schemas.reads import CourtPage, CourtRecordOut, local
 from application.access import list_scope
 from application.ledger import CaseLedger
+from application.privacy import render_all, shown_values
 from domain.errors import InvalidCommand, NotFound
 from domain.values import Actor, Party, Role, jurisdiction_contains
 from infrastructure.views.queries import Scope
@@ -51,7 +52,10 @@ def _record(row: dict[str, Any], actor: Actor, ledger: CaseLedger) -> CourtRecor
         window_due_at=local(row["window_due_at"]),
         ruled_at=local(row["ruled_at"]),
         ruling_number=row["ruling_number"],
-        agreement={**row["agreement"], "effective_at": local(row["agreement"]["effective_at"])},
+        # The terms refer to the parties: they read as this reader sees the parties.
+        agreement=render_all(
+            {**row["agreement"], "effective_at": local(row["agreement"]["effective_at"])}, shown_values(parties)
+        ),
         parties=parties,
         mediator=row["mediator"],
         jurisdiction=row["jurisdiction"],

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from application.ledger import CaseView
-from application.privacy import RevealedParty
+from application.privacy import RevealedParty, render_all, shown_values
 from domain.calendar import CHINA_TZ
 from domain.case import Status
 from domain.case_deadlines import CaseDeadline, is_overdue
@@ -225,7 +225,8 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation, parties:
     handler = (
         HandlerOut(id=case.handler_id, kind=case.handler_kind, name=case.handler_name) if case.handler_id else None
     )
-    return CaseOut(
+    shown = [party_out(p, reader) for p in parties]
+    fields = dict(
         case_id=str(case.id),
         version=case.version,
         status=case.status,
@@ -238,7 +239,7 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation, parties:
         external_ref=case.external_ref,
         jurisdiction=case.jurisdiction,
         jurisdiction_names=organisation.place_names(case.jurisdiction),
-        parties=[party_out(p, reader) for p in parties],
+        parties=shown,
         risk_color=case.risk_color,
         difficulty=case.difficulty,
         county_flagged=case.county_flagged,
@@ -275,16 +276,20 @@ def case_out(view: CaseView, reader: Actor, organisation: Organisation, parties:
         deadlines=[deadline_out(d) for d in view.deadlines],
         calendar_years=list(view.calendar_years),
     )
+    # Free text refers to the parties: each reference shows what this reader sees of them.
+    return CaseOut(**render_all(fields, shown_values(shown)))
 
 
 def event_out(entry: dict[str, Any], reader: Actor, parties: list[RevealedParty] | None = None) -> EventOut:
-    """An audit-trail row as the reader may see it: ``parties`` decrypted for this read, masked by role.
+    """An audit-trail row as the reader may see it: the case's ``parties`` decrypted for this
+    read and masked by role, shown where the data lists them and where its text refers to them.
 
     The stored data's sealed parties are never shown: without ``parties`` they are left out.
     """
-    data = dict(entry["data"])
+    shown = [party_out(p, reader) for p in parties or []]
+    data = render_all(dict(entry["data"]), shown_values(shown))
     if "parties" in data:
-        data["parties"] = [party_out(p, reader).model_dump() for p in parties or []]
+        data["parties"] = [party.model_dump() for party in shown]
     return EventOut(
         position=entry["position"],
         version=entry["version"],

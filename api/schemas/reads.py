@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.schemas.case_view import HandlerOut, PartyOut, cst
+from application.privacy import render
 from domain.case import Status
 from domain.values import CATEGORY_LABELS, CHANNEL_LABELS, Category, Channel
 
@@ -86,7 +87,8 @@ def case_fields(row: dict[str, Any]) -> dict[str, Any]:
             if row["handler_id"]
             else None
         ),
-        "summary": row["summary"],
+        # References to parties read as labels: a list does not decrypt each case's parties.
+        "summary": render(row["summary"]),
         "external_ref": row["external_ref"],
         "registered_at": local(row["registered_at"]) or "",
         "concluded_at": local(row["concluded_at"]),

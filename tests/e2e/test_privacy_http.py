@@ -36,6 +36,7 @@ from tests.e2e.support import (
     Api,
     Who,
     assert_problem,
+    case_body,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +256,90 @@ def test_after_erasure_no_plaintext_of_the_party_is_in_the_store_or_the_views(ap
     text = "\n".join(stored)
     assert no_personal_data(text, OUYANG, SIMA) == []
     assert set(services.ledger.personal_data.keys.keys(case_id)) == {"p2"}  # p1's key is gone for good
+
+
+# ---------------------------------------------------------------------- free text
+
+SUMMARY = f"{OUYANG['name']}（电话{OUYANG['phone']}）与{SIMA['name']}因{SIMA['address']}院墙加高发生纠纷"
+
+
+def summary_as_seen(ouyang: dict[str, str], sima: dict[str, str]) -> str:
+    return f"{ouyang['name']}（电话{ouyang['phone']}）与{sima['name']}因{sima['address']}院墙加高发生纠纷"
+
+
+def stored_text(api: Api) -> str:
+    """Every stored event and every view row, as text."""
+    services = api.app.state.services
+    stored = [n.state.decode() for n in services.ledger.recorder.select_notifications(start=1, limit=10_000)]
+    for table in services.views.db.query("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        stored += [
+            json.dumps(row, ensure_ascii=False) for row in services.views.db.query(f"SELECT * FROM {table['name']}")
+        ]
+    return "\n".join(stored)
+
+
+def test_free_text_is_recorded_with_references_and_read_as_each_role_may_see_the_parties(api: Api) -> None:
+    """A summary or a note naming the parties: no event or view holds their data; each reader sees what its role may."""
+    case_id = api.register(parties=PARTIES, summary=SUMMARY)
+    api.ok(TOWNSHIP, f"/cases/{case_id}/dispatch", {"unit": "chengguan-center", "note": f"请联系{SIMA['phone']}"})
+    at = api.head()
+
+    assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
+    for who in FULL_READERS:
+        assert api.case(case_id, who)["summary"] == SUMMARY, who.role
+    for who in MASKED_READERS:
+        body = api.case(case_id, who)
+        assert body["summary"] == summary_as_seen(masked(OUYANG), {**masked(SIMA), "address": "[当事人p2住址]"})
+        assert body["summary"].startswith("欧***（电话139****5678）与司***因")
+        assert no_personal_data(json.dumps(body, ensure_ascii=False), OUYANG, SIMA) == []
+    # The audit trail reads the same way, the dispatch note included.
+    trail = api.events(case_id, TOWNSHIP)
+    assert trail[0]["data"]["summary"] == SUMMARY
+    assert trail[1]["data"]["note"] == f"请联系{SIMA['phone']}"
+    county_trail = api.get(COUNTY, f"/cases/{case_id}/events")
+    assert "请联系158****4321" in county_trail.text
+    assert no_personal_data(county_trail.text, OUYANG, SIMA) == []
+    # A list decrypts no one's data: there the references read as labels, for every role.
+    for who in (TOWNSHIP, COUNTY):
+        [item] = [i for i in api.ok_get(who, "/cases", min_position=at)["items"] if i["case_id"] == case_id]
+        assert item["summary"] == "[当事人p1]（电话[当事人p1电话]）与[当事人p2]因[当事人p2住址]院墙加高发生纠纷"
+
+
+def test_agreement_terms_naming_a_party_read_in_full_at_the_court_and_masked_at_the_county(api: Api) -> None:
+    mediator_id = api.register_mediator()
+    case_id = api.to("handling", handler="mediator", mediator_id=mediator_id, parties=PARTIES)
+    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/notice", {"party_ids": PARTY_IDS})
+    terms = f"{SIMA['name']}于三十日内向{OUYANG['name']}支付补偿款五千元"
+    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/agreement", {"terms": terms})
+    reply = api.ok(
+        MEDIATOR, f"/cases/{case_id}/judicial-confirmation", {"court": COURT_UNIT, "applicant_party_ids": PARTY_IDS}
+    )
+
+    court = api.ok_get(COURT, "/court/confirmations", min_position=reply["position"])["items"][0]
+    county = api.ok_get(COUNTY, "/court/confirmations", min_position=reply["position"])["items"][0]
+    assert court["agreement"]["terms"] == terms
+    assert county["agreement"]["terms"] == "司***于三十日内向欧***支付补偿款五千元"
+    assert api.case(case_id, MEDIATOR)["mediation"]["agreement"]["terms"] == terms
+    assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
+
+
+def test_after_erasure_the_free_text_that_named_the_party_reads_erased(api: Api) -> None:
+    case_id = api.register(parties=PARTIES, summary=SUMMARY)
+    api.ok(TOWNSHIP, f"/cases/{case_id}/parties/p1/erasure", {"reason": "当事人依法申请删除个人信息"})
+    api.ok(SECOND_OFFICIAL, f"/cases/{case_id}/parties/p1/erasure/approval")
+
+    erased = dict.fromkeys(PERSONAL, ERASED)
+    assert api.case(case_id, TOWNSHIP)["summary"] == summary_as_seen(erased, personal(SIMA))
+    assert api.events(case_id, TOWNSHIP)[0]["data"]["summary"] == summary_as_seen(erased, personal(SIMA))
+    assert no_personal_data(stored_text(api), OUYANG) == []
+
+
+def test_text_with_the_reference_brackets_is_refused_and_records_nothing(api: Api) -> None:
+    """⟦ and ⟧ mark references: text bringing its own could pass for one, so it is refused."""
+    before = api.head()
+    response = api.post(TOWNSHIP, "/cases", case_body(summary="见⟦p1.phone⟧"))
+    assert_problem(response, 422, "invalid-command")
+    assert api.head() == before
 
 
 # ---------------------------------------------------------------------- tampering
