@@ -303,6 +303,17 @@ def test_free_text_is_recorded_with_references_and_read_as_each_role_may_see_the
     for who in (TOWNSHIP, COUNTY):
         [item] = [i for i in api.ok_get(who, "/cases", min_position=at)["items"] if i["case_id"] == case_id]
         assert item["summary"] == "[当事人p1]（电话[当事人p1电话]）与[当事人p2]因[当事人p2住址]院墙加高发生纠纷"
+    # A correction is free text too.
+    corrected = f"{SIMA['name']}（身份证{SIMA['id_number']}）与{OUYANG['name']}院墙纠纷"
+    api.ok(
+        TOWNSHIP,
+        f"/cases/{case_id}/corrections",
+        {"position": trail[0]["position"], "corrected": {"summary": corrected}, "reason": "登记时写错"},
+    )
+    assert api.case(case_id, TOWNSHIP)["summary"] == corrected
+    assert api.case(case_id, COUNTY)["summary"] == "司***（身份证4403**********341X）与欧***院墙纠纷"
+    assert api.events(case_id, TOWNSHIP)[-1]["data"]["corrected"] == {"summary": corrected}
+    assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
 
 
 def test_agreement_terms_naming_a_party_read_in_full_at_the_court_and_masked_at_the_county(api: Api) -> None:
