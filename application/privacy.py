@@ -18,6 +18,7 @@ the hyphenated lower-case UUID); AES-256-GCM uses a 12-byte random nonce and a 1
                   AES-256-GCM(data key, the value's UTF-8 bytes,
                   aad = "caseledger/v1|<case id>|<party id>|<field>|<key id>")
     lookup token  hex(HMAC-SHA256(lookup key, "caseledger/lookup/v1|<field>|" + normalised value))
+    reference     "⟦<party id>.<field>⟧" in free text, where the party's value was written
 
 The associated data binds every ciphertext to its case, party and field (and the key id
 it names): a value swapped with another party's, moved to another field or copied into
@@ -419,8 +420,9 @@ def redactor(parties: Iterable[Party | RevealedParty]) -> Callable[[str], str]:
         found = [(form, ref) for form, ref in ordered if form in text]
         if not found:
             return text
-        # Each value found becomes a placeholder first, a character found in no value and not
-        # in the text, so that a shorter value is never matched inside a longer one's place.
+        # The references go in last, through placeholders (characters in no value and not in
+        # the text): a value is then never found inside a reference put in before it (one
+        # party's id may be another's house number).
         unused = (
             chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text and all(chr(c) not in f for f in references)
         )
