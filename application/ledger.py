@@ -18,7 +18,7 @@ from application.access import authorize, authorize_place, authorize_read
 from application.errors import IdempotencyKeyReused
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyRecord, record_id
-from application.privacy import PersonalData, RevealedParty, redactor
+from application.privacy import PersonalData, RecentRedactors, RevealedParty, redactor
 from application.repository import LedgerRepository
 from application.transcodings import register_value_transcodings
 from domain.access_log import AccessRecord
@@ -118,6 +118,7 @@ class CaseLedger(Application[UUID]):
         self._calendar_lock = Lock()
         # Parties' keys: in memory until the storage's own key store is attached (bootstrap).
         self.personal_data = PersonalData.ephemeral()
+        self._redactors = RecentRedactors()
 
     def construct_repository(self) -> Repository[UUID]:
         # Built from the environment as the library builds its own; only the fold differs.
@@ -266,12 +267,17 @@ class CaseLedger(Application[UUID]):
         return self._save(caller, aggregate, extra=outcome if isinstance(outcome, dict) else None)
 
     def _case_redactor(self, case: Case) -> Callable[[str], str]:
-        """The case's free-text redactor, its parties decrypted only if some text is recorded."""
+        """The case's free-text redactor: a recent one, or one whose parties are decrypted only
+        if some text is recorded."""
+        recent = self._redactors.get(case.id)
+        if recent is not None:
+            return recent
         made: list[Callable[[str], str]] = []
 
         def redact(text: str) -> str:
             if not made:
                 made.append(redactor(self.reveal_parties(case.id, case.parties.values(), case.erased_parties)))
+                self._redactors.put(case.id, made[0])
             return made[0](text)
 
         return redact
@@ -429,7 +435,8 @@ class CaseLedger(Application[UUID]):
             raise InvalidCommand(f"unknown jurisdiction '{jurisdiction}'", field="jurisdiction")
         authorize_place(caller.actor, jurisdiction)
         # The summary names the parties by reference (their data is given here in clear).
-        p = replace(self.provenance(caller, occurred_at), redact=redactor(parties))
+        redact = redactor(parties)
+        p = replace(self.provenance(caller, occurred_at), redact=redact)
         new_id = case_id or uuid4()
         try:
             case = Case.register(
@@ -447,9 +454,11 @@ class CaseLedger(Application[UUID]):
                 # their new keys are stored in the same transaction as the event.
                 seal=lambda checked: self.personal_data.seal(new_id, checked),
             )
-            return self._save(caller, case)
+            result = self._save(caller, case)
         finally:
             self.personal_data.release(new_id)
+        self._redactors.put(new_id, redact)
+        return result
 
     # ------------------------------------------------------------------ parties' personal data
 
@@ -493,6 +502,7 @@ class CaseLedger(Application[UUID]):
         )
         record = self.get_case(case_id).erased_parties.get(party_id)
         if record is not None:
+            self._redactors.forget(case_id)  # it holds the party's values
             self.personal_data.destroy(
                 case_id,
                 party_id,

@@ -38,6 +38,8 @@ import hmac
 import os
 import re
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -437,6 +439,40 @@ def redactor(parties: Iterable[Party | RevealedParty]) -> Callable[[str], str]:
         return text
 
     return redact
+
+
+class RecentRedactors:
+    """The redactors of the cases used lately, by case id, so that a note recorded soon after
+    the registration (a dispatch, a first visit) needs no decryption of the parties.
+
+    They hold the parties' values, in this process's memory only. An entry lasts ``seconds``
+    and is dropped at once when a party of its case is erased here; an erasure made by
+    another process is thus outlived by minutes at most, and only in memory.
+    """
+
+    def __init__(self, held: int = 4096, seconds: float = 300.0) -> None:
+        self._held, self._seconds = held, seconds
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[UUID, tuple[float, Callable[[str], str]]] = OrderedDict()
+
+    def get(self, case_id: UUID) -> Callable[[str], str] | None:
+        with self._lock:
+            found = self._entries.get(case_id)
+            if found is None or time.monotonic() - found[0] > self._seconds:
+                return None
+            self._entries.move_to_end(case_id)
+            return found[1]
+
+    def put(self, case_id: UUID, redact: Callable[[str], str]) -> None:
+        with self._lock:
+            self._entries[case_id] = (time.monotonic(), redact)
+            self._entries.move_to_end(case_id)
+            while len(self._entries) > self._held:
+                self._entries.popitem(last=False)
+
+    def forget(self, case_id: UUID) -> None:
+        with self._lock:
+            self._entries.pop(case_id, None)
 
 
 def shown_values(parties: Iterable[Any]) -> dict[str, dict[str, str]]:

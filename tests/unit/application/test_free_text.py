@@ -6,10 +6,13 @@ and read back with the parties at hand it is what was written.
 
 from __future__ import annotations
 
+import time
+from uuid import uuid4
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.privacy import redactor, reference, render, shown_values
+from application.privacy import RecentRedactors, redactor, reference, render, shown_values
 from domain.values import Party
 
 HANZI = st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF)
@@ -74,3 +77,19 @@ def test_without_the_parties_a_reference_reads_as_a_label_and_shown_values_repla
     assert render(text) == "[当事人p1]电话[当事人p1电话]，住[当事人p2住址]"
     shown = {"p1": {"name": "张***", "phone": "139****5678", "id_number": "", "address": ""}}
     assert render(text, shown) == "张***电话139****5678，住[当事人p2住址]"
+
+
+def test_recent_redactors_are_few_short_lived_and_forgotten_at_an_erasure() -> None:
+    """They hold parties' values in memory: bounded in number and age, dropped when a party is erased."""
+    first, second, third = (uuid4() for _ in range(3))
+    recent = RecentRedactors(held=2)
+    for case_id in (first, second, third):
+        recent.put(case_id, str.upper)
+    assert recent.get(first) is None  # the oldest made room
+    assert recent.get(second) is str.upper
+    recent.forget(second)
+    assert recent.get(second) is None
+    stale = RecentRedactors(seconds=0.0)
+    stale.put(first, str.upper)
+    time.sleep(0.001)
+    assert stale.get(first) is None
