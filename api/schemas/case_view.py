@@ -87,7 +87,7 @@ class CaseOut(BaseModel):
     channel_label: str
     category: str
     category_label: str
-    summary: str
+    summary: str = Field(description="Free text here and below shows each party as the parties block does")
     external_ref: str
     jurisdiction: str
     jurisdiction_names: list[str]

@@ -44,7 +44,13 @@ class RegisterCase(Command):
 
     channel: Channel = Field(examples=["hotline_12345"])
     category: Category = Field(examples=["neighbour"])
-    summary: str = Field(min_length=1, max_length=4000, examples=["楼上漏水致楼下天花板受损，双方就赔偿发生争执"])
+    summary: str = Field(
+        min_length=1,
+        max_length=4000,
+        examples=["楼上漏水致楼下天花板受损，双方就赔偿发生争执"],
+        description="Parties' names, phones, ID numbers and addresses written here are recorded as references "
+        "to the parties (as in every free-text field); ⟦ and ⟧ are refused",
+    )
     jurisdiction: str = Field(
         min_length=1,
         max_length=300,

@@ -37,7 +37,7 @@ class CaseListItem(BaseModel):
     unit: str
     accepted_unit: str
     handler: HandlerOut | None
-    summary: str
+    summary: str = Field(description="References to parties read as labels here, e.g. [当事人p1], [当事人p1电话]")
     external_ref: str
     registered_at: str
     concluded_at: str | None
