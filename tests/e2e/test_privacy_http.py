@@ -334,6 +334,29 @@ def test_agreement_terms_naming_a_party_read_in_full_at_the_court_and_masked_at_
     assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
 
 
+def test_a_sessions_attendees_and_notes_name_the_parties_by_reference(api: Api) -> None:
+    mediator_id = api.register_mediator()
+    case_id = api.to("handling", handler="mediator", mediator_id=mediator_id, parties=PARTIES)
+    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/notice", {"party_ids": PARTY_IDS})
+    notes = f"{SIMA['name']}称已联系{OUYANG['phone']}未果"
+    api.ok(
+        MEDIATOR,
+        f"/cases/{case_id}/mediation/sessions",
+        {"attendees": [OUYANG["name"], SIMA["name"], "调解员王调解"], "notes": notes},
+    )
+
+    assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
+
+    def session(who: Who) -> dict[str, Any]:
+        [held] = [e["data"] for e in api.events(case_id, who) if e["type"] == "MediationSessionHeld"]
+        return held
+
+    assert session(MEDIATOR)["attendees"] == [OUYANG["name"], SIMA["name"], "调解员王调解"]
+    assert session(MEDIATOR)["notes"] == notes
+    assert session(COUNTY)["attendees"] == ["欧***", "司***", "调解员王调解"]
+    assert session(COUNTY)["notes"] == "司***称已联系139****5678未果"
+
+
 def test_after_erasure_the_free_text_that_named_the_party_reads_erased(api: Api) -> None:
     case_id = api.register(parties=PARTIES, summary=SUMMARY)
     api.ok(TOWNSHIP, f"/cases/{case_id}/parties/p1/erasure", {"reason": "当事人依法申请删除个人信息"})
