@@ -235,8 +235,12 @@ class CaseLedger(Application[UUID]):
         occurred_at: datetime | None,
         decide: Callable[[Case, Provenance], Any],
     ) -> CommandResult:
-        """The shape of every case command after registration."""
-        return self._on_aggregate(command, "case", lambda: self.get_case(case_id), caller, occurred_at, decide)
+        """The shape of every case command after registration; its free text refers to the parties."""
+
+        def redacting(case: Case, p: Provenance) -> Any:
+            return decide(case, replace(p, redact=self._case_redactor(case)))
+
+        return self._on_aggregate(command, "case", lambda: self.get_case(case_id), caller, occurred_at, redacting)
 
     def _on_aggregate(
         self,
@@ -260,25 +264,19 @@ class CaseLedger(Application[UUID]):
                 id=str(aggregate.id),
                 current_version=aggregate.version,
             )
-        p = self.provenance(caller, occurred_at)
-        if isinstance(aggregate, Case):
-            p = replace(p, redact=self._case_redactor(aggregate))
-        outcome = decide(aggregate, p)
+        outcome = decide(aggregate, self.provenance(caller, occurred_at))
         return self._save(caller, aggregate, extra=outcome if isinstance(outcome, dict) else None)
 
     def _case_redactor(self, case: Case) -> Callable[[str], str]:
-        """The case's free-text redactor: a recent one, or one whose parties are decrypted only
-        if some text is recorded."""
-        recent = self._redactors.get(case.id)
-        if recent is not None:
-            return recent
-        made: list[Callable[[str], str]] = []
+        """The case's free-text redactor: a recent one, else one made when some text is recorded
+        (only then are the parties decrypted)."""
 
         def redact(text: str) -> str:
-            if not made:
-                made.append(redactor(self.reveal_parties(case.id, case.parties.values(), case.erased_parties)))
-                self._redactors.put(case.id, made[0])
-            return made[0](text)
+            recent = self._redactors.get(case.id)
+            if recent is None:
+                recent = redactor(self.reveal_parties(case.id, case.parties.values(), case.erased_parties))
+                self._redactors.put(case.id, recent)
+            return recent(text)
 
         return redact
 

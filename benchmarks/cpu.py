@@ -15,19 +15,24 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def _stat(text: str) -> tuple[str, int, float]:
+    """(command name, parent pid, user plus system CPU seconds) from a ``/proc/<pid>/stat``."""
+    close = text.rindex(")")
+    fields = text[close + 2 :].split()
+    return text[text.index("(") + 1 : close], int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def _process_seconds(pid: int) -> float:
     """User plus system CPU seconds of one process, 0 if it cannot be read."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        return _stat(Path(f"/proc/{pid}/stat").read_text())[2]
     except OSError:
         return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
 def _processes() -> Iterator[tuple[int, str, int, float]]:
-    """(pid, command name, parent pid, user plus system CPU seconds) of every process, each
-    from one read of its ``stat``: a watch samples the whole table several times a second."""
+    """(pid, command name, parent pid, CPU seconds) of every process, each from one read of its
+    ``stat``: a watch samples the whole table several times a second."""
     proc = Path("/proc")
     for entry in proc.iterdir() if proc.is_dir() else ():
         if not entry.name.isdigit():
@@ -36,14 +41,7 @@ def _processes() -> Iterator[tuple[int, str, int, float]]:
             text = (entry / "stat").read_text()
         except OSError:
             continue
-        close = text.rindex(")")
-        fields = text[close + 2 :].split()
-        yield (
-            int(entry.name),
-            text[text.index("(") + 1 : close],
-            int(fields[1]),
-            (int(fields[11]) + int(fields[12])) / _TICKS,
-        )
+        yield (int(entry.name), *_stat(text))
 
 
 def _postgres_kind(pid: int, dbname: str) -> str | None:

@@ -91,16 +91,33 @@ def no_personal_data(text: str, *parties: dict[str, Any]) -> list[str]:
     return [p[f] for p in parties for f in PERSONAL if p[f] in text]
 
 
-def to_confirmation(api: Api) -> tuple[str, int]:
-    """A case with an agreement submitted to the county court; its id and the ledger position reached."""
+def in_mediation(api: Api) -> str:
+    """A case of ``PARTIES`` in a mediator's hands, the parties notified of their rights."""
     mediator_id = api.register_mediator()
     case_id = api.to("handling", handler="mediator", mediator_id=mediator_id, parties=PARTIES)
     api.ok(MEDIATOR, f"/cases/{case_id}/mediation/notice", {"party_ids": PARTY_IDS})
-    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/agreement", {"terms": "双方各让一步，通道按现状保留"})
+    return case_id
+
+
+def to_confirmation(api: Api, terms: str = "双方各让一步，通道按现状保留") -> tuple[str, int]:
+    """A case with an agreement submitted to the county court; its id and the ledger position reached."""
+    case_id = in_mediation(api)
+    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/agreement", {"terms": terms})
     reply = api.ok(
         MEDIATOR, f"/cases/{case_id}/judicial-confirmation", {"court": COURT_UNIT, "applicant_party_ids": PARTY_IDS}
     )
     return case_id, reply["position"]
+
+
+def stored_text(api: Api) -> str:
+    """Every stored event and every view row, as text."""
+    services = api.app.state.services
+    stored = [n.state.decode() for n in services.ledger.recorder.select_notifications(start=1, limit=10_000)]
+    for table in services.views.db.query("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        stored += [
+            json.dumps(row, ensure_ascii=False) for row in services.views.db.query(f"SELECT * FROM {table['name']}")
+        ]
+    return "\n".join(stored)
 
 
 # ---------------------------------------------------------------------- masking
@@ -247,15 +264,8 @@ def test_after_erasure_no_plaintext_of_the_party_is_in_the_store_or_the_views(ap
     reply = api.ok(COUNTY, f"/cases/{case_id}/parties/p1/erasure/approval")
     api.ok_get(TOWNSHIP, "/cases", min_position=reply["position"])  # the views have caught up
 
-    services = api.app.state.services
-    stored = [n.state.decode() for n in services.ledger.recorder.select_notifications(start=1, limit=10_000)]
-    for table in services.views.db.query("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        stored += [
-            json.dumps(row, ensure_ascii=False) for row in services.views.db.query(f"SELECT * FROM {table['name']}")
-        ]
-    text = "\n".join(stored)
-    assert no_personal_data(text, OUYANG, SIMA) == []
-    assert set(services.ledger.personal_data.keys.keys(case_id)) == {"p2"}  # p1's key is gone for good
+    assert no_personal_data(stored_text(api), OUYANG, SIMA) == []
+    assert set(api.app.state.services.ledger.personal_data.keys.keys(case_id)) == {"p2"}  # p1's key is gone for good
 
 
 # ---------------------------------------------------------------------- free text
@@ -265,17 +275,6 @@ SUMMARY = f"{OUYANG['name']}（电话{OUYANG['phone']}）与{SIMA['name']}因{SI
 
 def summary_as_seen(ouyang: dict[str, str], sima: dict[str, str]) -> str:
     return f"{ouyang['name']}（电话{ouyang['phone']}）与{sima['name']}因{sima['address']}院墙加高发生纠纷"
-
-
-def stored_text(api: Api) -> str:
-    """Every stored event and every view row, as text."""
-    services = api.app.state.services
-    stored = [n.state.decode() for n in services.ledger.recorder.select_notifications(start=1, limit=10_000)]
-    for table in services.views.db.query("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        stored += [
-            json.dumps(row, ensure_ascii=False) for row in services.views.db.query(f"SELECT * FROM {table['name']}")
-        ]
-    return "\n".join(stored)
 
 
 def test_free_text_is_recorded_with_references_and_read_as_each_role_may_see_the_parties(api: Api) -> None:
@@ -317,17 +316,11 @@ def test_free_text_is_recorded_with_references_and_read_as_each_role_may_see_the
 
 
 def test_agreement_terms_naming_a_party_read_in_full_at_the_court_and_masked_at_the_county(api: Api) -> None:
-    mediator_id = api.register_mediator()
-    case_id = api.to("handling", handler="mediator", mediator_id=mediator_id, parties=PARTIES)
-    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/notice", {"party_ids": PARTY_IDS})
     terms = f"{SIMA['name']}于三十日内向{OUYANG['name']}支付补偿款五千元"
-    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/agreement", {"terms": terms})
-    reply = api.ok(
-        MEDIATOR, f"/cases/{case_id}/judicial-confirmation", {"court": COURT_UNIT, "applicant_party_ids": PARTY_IDS}
-    )
+    case_id, position = to_confirmation(api, terms)
 
-    court = api.ok_get(COURT, "/court/confirmations", min_position=reply["position"])["items"][0]
-    county = api.ok_get(COUNTY, "/court/confirmations", min_position=reply["position"])["items"][0]
+    court = api.ok_get(COURT, "/court/confirmations", min_position=position)["items"][0]
+    county = api.ok_get(COUNTY, "/court/confirmations", min_position=position)["items"][0]
     assert court["agreement"]["terms"] == terms
     assert county["agreement"]["terms"] == "司***于三十日内向欧***支付补偿款五千元"
     assert api.case(case_id, MEDIATOR)["mediation"]["agreement"]["terms"] == terms
@@ -335,9 +328,7 @@ def test_agreement_terms_naming_a_party_read_in_full_at_the_court_and_masked_at_
 
 
 def test_a_sessions_attendees_and_notes_name_the_parties_by_reference(api: Api) -> None:
-    mediator_id = api.register_mediator()
-    case_id = api.to("handling", handler="mediator", mediator_id=mediator_id, parties=PARTIES)
-    api.ok(MEDIATOR, f"/cases/{case_id}/mediation/notice", {"party_ids": PARTY_IDS})
+    case_id = in_mediation(api)
     notes = f"{SIMA['name']}称已联系{OUYANG['phone']}未果"
     api.ok(
         MEDIATOR,
